@@ -1,0 +1,76 @@
+"""Post-generation hook: drop the files the chosen options do not use, then
+print the next steps.
+
+Cookiecutter renders this file with Jinja and runs it with its own Python, in
+the new project's directory. As in the pre-generation hook, the answers arrive
+as JSON in a raw string and are parsed as data. The hook is pure Python (no
+subprocess, no network) and safe to run twice: removing a file that is already
+gone is not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+
+# The one place that knows which baked files belong to which option:
+# option -> value -> paths (relative to the project root) that only that value
+# keeps. Every other value of the option has them removed. Paths may name the
+# package as "{slug}". Files no option names belong to every bake. Issue #3's
+# `asgi_server` choice is the first option to bring files of its own.
+OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def unused_paths(
+    answers: Mapping[str, str],
+    option_paths: Mapping[str, Mapping[str, tuple[str, ...]]] = OPTION_PATHS,
+) -> list[str]:
+    """Return the paths that belong to option values other than the chosen ones."""
+    chosen: set[str] = set()
+    other: set[str] = set()
+    for option, by_value in option_paths.items():
+        for value, paths in by_value.items():
+            (chosen if answers[option] == value else other).update(paths)
+    return sorted(path.format(slug=answers["project_slug"]) for path in other - chosen)
+
+
+def remove(project_dir: Path, relative_paths: list[str]) -> None:
+    """Remove files and directories under `project_dir`; missing ones are fine."""
+    for relative in relative_paths:
+        path = project_dir / relative
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def next_steps(answers: Mapping[str, str]) -> str:
+    """The commands that install, run and test the new service."""
+    slug = answers["project_slug"]
+    return "\n".join(
+        [
+            f"Baked {slug}/. Next steps:",
+            f"  cd {slug}",
+            "  make install     # .venv with the service and its dev tools",
+            "  make run         # development server on http://127.0.0.1:5000/",
+            "  make test        # tests with coverage; also: make lint typecheck",
+            "  make serve       # hypercorn on http://127.0.0.1:8000/ (BIND, WORKERS)",
+            "See README.md in the project for settings and adding endpoints.",
+        ]
+    )
+
+
+def main(answers_json: str = ANSWERS_JSON, project_dir: Path | None = None) -> int:
+    answers = json.loads(answers_json)
+    remove(project_dir or Path.cwd(), unused_paths(answers))
+    print(next_steps(answers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Jinja filters of the template, loaded through cookiecutter.json's `_extensions`.
+
+- `service_slug` derives the default project_slug from the project name. It
+  uses the pre-generation hook's own `derive_slug`, so the default always
+  passes the rules the hook enforces: the hook module is their single home.
+- `toml_string` quotes an answer for pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from cookiecutter.utils import simple_filter
+
+_HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
+_spec = importlib.util.spec_from_file_location("_pre_gen_rules", _HOOK)
+assert _spec is not None and _spec.loader is not None
+_rules = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_rules)
+
+
+@simple_filter
+def service_slug(project_name: str) -> str:
+    """A valid package name for any project name ("Zürich API" -> "zurich_api")."""
+    return str(_rules.derive_slug(project_name))
+
+
+@simple_filter
+def toml_string(value: str) -> str:
+    """A TOML basic string holding `value` exactly.
+
+    JSON's escapes are TOML's, but Jinja's `tojson` writes characters outside
+    the BMP as surrogate pairs (`\\ud83d\\ude00`), which TOML rejects: keep
+    non-ASCII as it is and escape only what TOML requires (DEL among them).
+    """
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

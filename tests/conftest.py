@@ -1,0 +1,115 @@
+"""Session-wide bakes and virtualenvs: bake once, check many.
+
+Each context in contexts.py is baked at most once per session, on first use.
+One virtualenv per Python version holds the baked projects' dependencies
+(resolved from the default bake's own pyproject.toml) and every bake checked on
+that Python is installed into it, editable and without dependencies: a fresh
+virtualenv per bake would prove nothing more. The one test that needs a fresh
+virtualenv (the user path: `make install && make test`) makes its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from contexts import CONTEXTS, SLUGS
+from cookiecutter.main import cookiecutter
+from helpers import TEMPLATE_DIR, Bake, Venv, check, find_python
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cookiecutter config of our own: the user's ~/.cookiecutterrc cannot
+    change the answers, and replay files stay out of their home directory."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    config = home / "config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {home / 'templates'}\nreplay_dir: {home / 'replay'}\n"
+    )
+    return config
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_env(cookiecutter_config: Path) -> dict[str, str]:
+    """The environment for a cookiecutter (or make demo) subprocess."""
+    return {**os.environ, "COOKIECUTTER_CONFIG": str(cookiecutter_config)}
+
+
+@pytest.fixture(scope="session")
+def bake(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+) -> Bake:
+    """bake(context) -> the baked project's directory, baked once a session."""
+    baked: dict[str, Path] = {}
+
+    def _bake(context: str) -> Path:
+        if context not in baked:
+            output = tmp_path_factory.mktemp(f"bake-{context}")
+            project = cookiecutter(
+                str(TEMPLATE_DIR),
+                no_input=True,
+                extra_context=CONTEXTS[context],
+                output_dir=str(output),
+                config_file=str(cookiecutter_config),
+            )
+            baked[context] = Path(project)
+            assert baked[context].name == SLUGS[context]
+        return baked[context]
+
+    return _bake
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
+    """venv(python) -> a virtualenv on that Python with the baked projects'
+    runtime and dev dependencies; skips when the machine lacks that Python."""
+    made: dict[str, Path] = {}
+
+    def _venv(python: str) -> Path:
+        if python not in made:
+            interpreter = find_python(python)
+            if interpreter is None:
+                pytest.skip(
+                    f"Python {python} is not on this machine (looked for "
+                    f"python{python} on PATH and in pyenv): not checked on it"
+                )
+            path = tmp_path_factory.mktemp(f"venv-py{python}")
+            check([interpreter, "-m", "venv", path], cwd=path)
+            check(
+                [
+                    path / "bin" / "python",
+                    *("-m", "pip", "install", "--quiet", "--editable"),
+                    f"{bake('default')}[dev]",
+                    "hatchling",  # to install the other bakes without isolation
+                ],
+                cwd=path,
+            )
+            made[python] = path
+        return made[python]
+
+    return _venv
+
+
+@pytest.fixture(scope="session")
+def installed(bake: Bake, venv: Venv) -> Callable[[str, str], Path]:
+    """installed(context, python) -> that Python's virtualenv, with the bake in it."""
+    done: set[tuple[str, str]] = set()
+
+    def _installed(context: str, python: str) -> Path:
+        path = venv(python)
+        if (context, python) not in done:
+            check(
+                [
+                    path / "bin" / "python",
+                    *("-m", "pip", "install", "--quiet", "--no-deps"),
+                    *("--no-build-isolation", "--editable", bake(context)),
+                ],
+                cwd=bake(context),
+            )
+            done.add((context, python))
+        return path
+
+    return _installed

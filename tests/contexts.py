@@ -1,0 +1,71 @@
+"""The answer sets the suite bakes, and where each bake's own checks run.
+
+Each context is baked once per session (see conftest.py) and checked many
+times. Together they cover every license, every python_version and answers
+that are awkward to quote in TOML, YAML, Python and Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+
+from helpers import TEMPLATE_DIR
+
+PYTHONS = ("3.11", "3.12", "3.13")
+
+AWKWARD_NAME = 'Zürich "Payments" API'
+AWKWARD_AUTHOR = "O'Brien \\ Co"
+AWKWARD_DESCRIPTION = "Pays \"fast\" & 'safe' in <50 ms: C:\\path\\ {x} $HOME `tick` é ✓ 😀"
+
+CONTEXTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "apache-py3.12": {
+        "project_name": "Ledger API",
+        "license": "Apache-2.0",
+        "python_version": "3.12",
+    },
+    "bsd-py3.13": {
+        "project_name": "Order Events",
+        "license": "BSD-3-Clause",
+        "python_version": "3.13",
+        "version": "1.0.0rc1",
+    },
+    "proprietary-awkward": {
+        "project_name": AWKWARD_NAME,
+        "author_name": AWKWARD_AUTHOR,
+        "author_email": "o'brien+svc@example.co.uk",
+        "description": AWKWARD_DESCRIPTION,
+        "license": "Proprietary",
+    },
+}
+
+# The slug each context's project name derives to (also its directory name).
+SLUGS = {
+    "default": "my_service",
+    "apache-py3.12": "ledger_api",
+    "bsd-py3.13": "order_events",
+    "proprietary-awkward": "zurich_payments_api",
+}
+
+
+DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def answer(context: str, field: str) -> str:
+    """The answer a context gives, or the template's default (a choice's first)."""
+    default = DEFAULTS[field]
+    if isinstance(default, list):
+        default = default[0]
+    return CONTEXTS[context].get(field, default)
+
+
+def python_of(context: str) -> str:
+    return answer(context, "python_version")
+
+
+# (context, python): each bake is checked on the oldest Python it supports, and
+# the default bake on every Python the template offers.
+CHECK_RUNS = sorted(
+    {(name, python_of(name)) for name in CONTEXTS}
+    | {("default", python) for python in PYTHONS}
+)

@@ -1,0 +1,191 @@
+"""Process, network and interpreter helpers for the template's suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
+
+# The session fixtures' shapes (see conftest.py): a context or a Python version
+# in, a directory out.
+Bake = Callable[[str], Path]
+Venv = Callable[[str], Path]
+
+
+def run(
+    args: Sequence[str | os.PathLike[str]],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing its output; the caller checks the return code."""
+    return subprocess.run(
+        [str(arg) for arg in args],
+        cwd=cwd,
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def check(
+    args: Sequence[str | os.PathLike[str]],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> str:
+    """Run a command that must succeed; on failure, fail with its whole output."""
+    result = run(args, cwd, env, timeout)
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}\n"
+        f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+    )
+    return result.stdout
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(url: str, method: str = "GET", timeout: float = 10) -> Reply:
+    """One real HTTP request; an error status is a Reply, not an exception."""
+    request = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Reply(response.status, dict(response.headers), response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, dict(error.headers), error.read())
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serving(
+    args: Sequence[str | os.PathLike[str]],
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Path,
+    ready_url: str | None = None,
+    ready_pattern: str | None = None,
+    timeout: float = 90,
+) -> Iterator[Server]:
+    """Start a server in its own process group and wait until it is ready.
+
+    Ready means `ready_url` answers any HTTP status, or `ready_pattern` shows up
+    in the output. On exit the whole group gets SIGTERM, then SIGKILL if it
+    lingers, so `make` and the servers it starts all go.
+    """
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(arg) for arg in args],
+            cwd=cwd,
+            env=dict(env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    server = Server(process, log)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(server, ready_url, ready_pattern):
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"{args} exited {process.returncode} before it was ready:\n"
+                    f"{server.output()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{args} not ready after {timeout}s:\n{server.output()}"
+                )
+            time.sleep(0.1)
+        yield server
+    finally:
+        stop(process)
+
+
+def _ready(server: Server, url: str | None, pattern: str | None) -> bool:
+    if pattern is not None and not re.search(pattern, server.output()):
+        return False
+    if url is not None:
+        try:
+            http(url, timeout=2)
+        except OSError:
+            return False
+    return True
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after `grace`."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+VERSION_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
+
+
+def find_python(minor: str) -> Path | None:
+    """The interpreter for Python `minor` ("3.12"): on PATH, else from pyenv."""
+    candidates: list[Path] = []
+    on_path = shutil.which(f"python{minor}")
+    if on_path:
+        candidates.append(Path(on_path))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(
+        pyenv_root.glob(f"versions/{minor}.*/bin/python{minor}"), reverse=True
+    )
+    for candidate in candidates:
+        probe = run([candidate, "-c", VERSION_PROBE], cwd=Path.cwd())
+        if probe.returncode == 0 and probe.stdout.strip() == minor:
+            return candidate
+    return None
+

@@ -1,0 +1,33 @@
+"""The Jinja filters in local_extensions.py, as Jinja sees them."""
+
+from __future__ import annotations
+
+import tomllib
+
+import local_extensions
+from hypothesis import given
+from hypothesis import strategies as st
+from jinja2 import Environment
+
+FILTERS = Environment(
+    extensions=[local_extensions.service_slug, local_extensions.toml_string]
+).filters
+
+# Any text a prompt can return: every code point but the lone surrogates,
+# which UTF-8 input cannot carry.
+ANY_ANSWER = st.text(st.characters(exclude_categories=["Cs"]))
+
+
+@given(ANY_ANSWER)
+def test_toml_string_round_trips_any_answer(value: str) -> None:
+    document = f"key = {FILTERS['toml_string'](value)}\n"
+
+    assert tomllib.loads(document)["key"] == value
+
+
+def test_toml_string_keeps_non_ascii_readable() -> None:
+    assert FILTERS["toml_string"]('Zürich "API" 😀') == '"Zürich \\"API\\" 😀"'
+
+
+def test_service_slug_is_the_hooks_derive_slug() -> None:
+    assert FILTERS["service_slug"]('Zürich "Payments" API') == "zurich_payments_api"

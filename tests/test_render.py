@@ -1,0 +1,143 @@
+"""What each bake contains: no Jinja left, every file valid, the answers
+carried through exactly, and the files each option brings."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from contexts import CONTEXTS, SLUGS, answer
+from helpers import Bake
+from markdown_it import MarkdownIt
+
+CONTEXT_NAMES = list(CONTEXTS)
+
+
+def baked_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*") if path.is_file())
+
+
+@pytest.fixture(params=CONTEXT_NAMES)
+def context(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def project(bake: Bake, context: str) -> Path:
+    return bake(context)
+
+
+def test_no_jinja_left_in_names_or_contents(project: Path) -> None:
+    for path in [project, *project.rglob("*")]:
+        relative = path.relative_to(project.parent).as_posix()
+        for marker in ("{{", "{%", "{#"):
+            assert marker not in relative, f"{marker} in file name {relative}"
+            if path.is_file():
+                text = path.read_text(encoding="utf-8")
+                assert marker not in text, f"{marker} left in {relative}"
+
+
+def test_default_bake_has_exactly_these_files(bake: Bake) -> None:
+    project = bake("default")
+    slug = SLUGS["default"]
+
+    files = {path.relative_to(project).as_posix() for path in baked_files(project)}
+
+    assert files == {
+        ".gitignore",
+        "LICENSE",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        f"{slug}/__init__.py",
+        f"{slug}/app.py",
+        f"{slug}/asgi.py",
+        f"{slug}/errors.py",
+        f"{slug}/py.typed",
+        f"{slug}/settings.py",
+        f"{slug}/settings.yml",
+        f"{slug}/views/__init__.py",
+        f"{slug}/views/home.py",
+        "tests/conftest.py",
+        "tests/test_asgi.py",
+        "tests/test_errors.py",
+        "tests/test_home.py",
+        "tests/test_settings.py",
+    }
+
+
+def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = pyproject["project"]
+    python = answer(context, "python_version")
+    license_ = answer(context, "license")
+
+    assert meta["name"] == SLUGS[context]
+    assert meta["version"] == answer(context, "version")
+    assert meta["description"] == answer(context, "description")
+    assert meta["authors"] == [
+        {"name": answer(context, "author_name"), "email": answer(context, "author_email")}
+    ]
+    assert meta["requires-python"] == f">={python}"
+    assert meta["license"] == (
+        "LicenseRef-Proprietary" if license_ == "Proprietary" else license_
+    )
+    versions = [c.rsplit(" :: ", 1)[1] for c in meta["classifiers"] if "Python :: 3." in c]
+    assert versions == [v for v in ("3.11", "3.12", "3.13") if v >= python]
+    assert ("Private :: Do Not Upload" in meta["classifiers"]) == (
+        license_ == "Proprietary"
+    )
+    assert pyproject["tool"]["mypy"]["python_version"] == python
+    assert pyproject["tool"]["ruff"]["target-version"] == "py3" + python.split(".")[1]
+    runtime = {dep.split(">")[0] for dep in meta["dependencies"]}
+    assert runtime == {"quart", "hypercorn", "pyyaml"}
+    for dependency in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
+        assert ">=" in dependency and ",<" in dependency, f"{dependency} needs both bounds"
+
+
+def test_settings_yaml_parses_to_uppercase_keys(project: Path, context: str) -> None:
+    path = project / SLUGS[context] / "settings.yml"
+    settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    assert isinstance(settings, dict)
+    assert all(key.isupper() for key in settings)
+
+
+def test_every_python_file_parses(project: Path) -> None:
+    for path in project.rglob("*.py"):
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def test_readme_heading_and_text_carry_the_answers(project: Path, context: str) -> None:
+    text = (project / "README.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt().parse(text)
+
+    assert tokens[0].type == "heading_open" and tokens[0].tag == "h1"
+    assert tokens[1].content == answer(context, "project_name")
+    assert tokens[3].type == "paragraph_open"
+    assert tokens[4].content == answer(context, "description")
+    assert f"{answer(context, 'author_name')} <{answer(context, 'author_email')}>" in text
+
+
+LICENSE_FIRST_LINES = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "Proprietary": "All rights reserved.",
+}
+
+
+def test_license_matches_the_answer(project: Path, context: str) -> None:
+    license_ = answer(context, "license")
+    text = (project / "LICENSE").read_text(encoding="utf-8")
+    first = text.strip().splitlines()[0]
+
+    assert LICENSE_FIRST_LINES[license_] in first
+    for other, line in LICENSE_FIRST_LINES.items():
+        if other != license_:
+            assert line not in text
+    if license_ != "Apache-2.0":  # Apache's text carries no copyright line
+        assert answer(context, "author_name") in text

@@ -1,0 +1,107 @@
+"""Every error a client can see is JSON, and no traceback leaks."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from quart import Blueprint, Quart, request
+from quart.typing import ResponseReturnValue
+from quart.typing import TestClientProtocol as Client
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.views import blueprints
+
+# Endpoints that exist only in these tests, to trigger each kind of error.
+faulty = Blueprint("faulty", __name__)
+
+
+@faulty.post("/echo")
+async def echo() -> dict[str, Any]:
+    return {"received": await request.get_json()}
+
+
+@faulty.get("/boom")
+async def boom() -> ResponseReturnValue:
+    raise RuntimeError("secret internal detail")
+
+
+@pytest.fixture
+async def faulty_client() -> AsyncIterator[Client]:
+    app = create_app(blueprints=[*blueprints, faulty], TESTING=True)
+    async with app.test_app():
+        yield app.test_client()
+
+
+async def test_unknown_path_is_a_json_404(client: Client) -> None:
+    response = await client.get("/no/such/page")
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/json"
+    body = await response.get_json()
+    assert body["status"] == 404
+    assert body["error"] == "Not Found"
+
+
+async def test_wrong_method_is_a_json_405_with_allow(
+    client: Client,
+) -> None:
+    response = await client.delete("/")
+
+    assert response.status_code == 405
+    assert response.mimetype == "application/json"
+    assert (await response.get_json())["error"] == "Method Not Allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+async def test_malformed_json_body_is_a_json_400(
+    faulty_client: Client,
+) -> None:
+    response = await faulty_client.post(
+        "/echo", data="{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/json"
+    assert (await response.get_json())["status"] == 400
+
+
+async def test_well_formed_json_body_is_accepted(
+    faulty_client: Client,
+) -> None:
+    response = await faulty_client.post("/echo", json={"a": 1})
+
+    assert response.status_code == 200
+    assert await response.get_json() == {"received": {"a": 1}}
+
+
+async def test_oversized_body_is_a_json_413(faulty_client: Client) -> None:
+    too_big = b"x" * (1024 * 1024 + 1)
+
+    response = await faulty_client.post(
+        "/echo", data=too_big, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert (await response.get_json())["status"] == 413
+
+
+async def test_unhandled_exception_is_a_generic_json_500(
+    faulty_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await faulty_client.get("/boom")
+
+    assert response.status_code == 500
+    assert response.mimetype == "application/json"
+    body = await response.get_data(as_text=True)
+    assert "secret internal detail" not in body
+    assert "Traceback" not in body
+    assert (await response.get_json())["error"] == "Internal Server Error"
+    # The traceback goes to the log, and only there.
+    assert "secret internal detail" in caplog.text
+
+
+async def test_app_factory_registers_only_the_given_blueprints() -> None:
+    app: Quart = create_app(blueprints=[faulty])
+
+    assert "home" not in app.blueprints
+    assert "faulty" in app.blueprints

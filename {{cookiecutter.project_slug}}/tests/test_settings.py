@@ -1,0 +1,135 @@
+"""Each settings layer, its precedence, and the errors for a bad file."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.project_slug }} import create_app, settings
+from {{ cookiecutter.project_slug }}.settings import SettingsError
+
+PREFIX = "{{ cookiecutter.project_slug | upper }}"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the caller's QUART_SETTINGS and service variables out of these tests."""
+    monkeypatch.delenv("QUART_SETTINGS", raising=False)
+    for name in list(os.environ):
+        if name.startswith(f"{PREFIX}_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.yml"
+    path.write_text("MAX_CONTENT_LENGTH: 2048\nGREETING: from file\n")
+    return path
+
+
+def test_packaged_defaults_are_loaded() -> None:
+    app = create_app()
+
+    assert app.config["MAX_CONTENT_LENGTH"] == 1048576
+    assert app.config["PROPAGATE_EXCEPTIONS"] is False
+
+
+def test_quart_settings_file_overrides_the_defaults(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUART_SETTINGS", str(settings_file))
+
+    app = create_app()
+
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048
+    assert app.config["GREETING"] == "from file"
+
+
+def test_relative_settings_path_is_read_from_the_working_directory(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(settings_file.parent)
+    monkeypatch.setenv("QUART_SETTINGS", settings_file.name)
+
+    assert create_app().config["GREETING"] == "from file"
+
+
+def test_settings_argument_wins_over_quart_settings(
+    settings_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other.yml"
+    other.write_text("GREETING: from argument\n")
+    monkeypatch.setenv("QUART_SETTINGS", str(settings_file))
+
+    app = create_app(settings=other)
+
+    assert app.config["GREETING"] == "from argument"
+    assert app.config["MAX_CONTENT_LENGTH"] == 1048576
+
+
+def test_environment_overrides_the_file(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{PREFIX}_MAX_CONTENT_LENGTH", "4096")
+    monkeypatch.setenv(f"{PREFIX}_GREETING", "from environment")
+    monkeypatch.setenv(f"{PREFIX}_FEATURES", '["a", "b"]')
+
+    app = create_app(settings=settings_file)
+
+    # JSON-parsed where the value parses, kept as a string where it does not.
+    assert app.config["MAX_CONTENT_LENGTH"] == 4096
+    assert app.config["GREETING"] == "from environment"
+    assert app.config["FEATURES"] == ["a", "b"]
+
+
+def test_keyword_overrides_win_over_everything(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{PREFIX}_MAX_CONTENT_LENGTH", "4096")
+
+    app = create_app(settings=settings_file, MAX_CONTENT_LENGTH=8192)
+
+    assert app.config["MAX_CONTENT_LENGTH"] == 8192
+
+
+def test_empty_settings_file_changes_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yml"
+    empty.write_text("# nothing set here\n")
+
+    assert create_app(settings=empty).config["MAX_CONTENT_LENGTH"] == 1048576
+
+
+def test_missing_settings_file_stops_startup_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yml"
+
+    with pytest.raises(SettingsError, match=r"cannot read settings file .*missing"):
+        create_app(settings=missing)
+
+
+def test_missing_packaged_settings_stop_startup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "PACKAGED_SETTINGS", tmp_path / "gone.yml")
+
+    with pytest.raises(SettingsError, match=r"gone\.yml"):
+        create_app()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("MAX_CONTENT_LENGTH: [1, 2\n", "is not valid YAML"),
+        ("- just\n- a list\n", "must hold a mapping"),
+        ("debug: true\n", "keys must be UPPERCASE"),
+    ],
+    ids=["bad-yaml", "not-a-mapping", "lowercase-key"],
+)
+def test_malformed_settings_file_stops_startup_naming_it(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(content)
+
+    with pytest.raises(SettingsError, match=problem) as raised:
+        create_app(settings=bad)
+    assert str(bad) in str(raised.value)

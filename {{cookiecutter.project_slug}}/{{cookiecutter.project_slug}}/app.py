@@ -1,0 +1,35 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from quart import Blueprint, Quart
+
+from {{ cookiecutter.project_slug }}.errors import register_error_handlers
+from {{ cookiecutter.project_slug }}.settings import load_settings
+from {{ cookiecutter.project_slug }}.views import blueprints as default_blueprints
+
+
+def create_app(
+    settings: str | os.PathLike[str] | None = None,
+    blueprints: Iterable[Blueprint] | None = None,
+    **overrides: Any,
+) -> Quart:
+    """Build the application; nothing is built at import time.
+
+    Args:
+        settings: A YAML settings file layered over the packaged defaults.
+            When omitted, the file named by QUART_SETTINGS is used, if any.
+        blueprints: The blueprints to register instead of `views.blueprints`.
+        **overrides: Settings that win over every other layer (handy in tests).
+    """
+    app = Quart("{{ cookiecutter.project_slug }}")
+    load_settings(app, settings)
+    app.config.update(overrides)
+    register_error_handlers(app)
+    for blueprint in default_blueprints if blueprints is None else blueprints:
+        app.register_blueprint(blueprint)
+    return app

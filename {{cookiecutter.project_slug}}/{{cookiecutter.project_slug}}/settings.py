@@ -1,0 +1,66 @@
+"""Settings, in layers from lowest to highest precedence.
+
+1. `settings.yml` packaged beside this module: the defaults.
+2. A YAML file given to `create_app(settings=...)`, else the one named by the
+   QUART_SETTINGS environment variable.
+3. Environment variables `{{ cookiecutter.project_slug | upper }}_<KEY>`, JSON-parsed where they parse
+   (`{{ cookiecutter.project_slug | upper }}_MAX_CONTENT_LENGTH=2048` is an int), else kept as strings.
+4. The keyword overrides of `create_app` (applied there).
+
+Files are read here rather than through `Config.from_file` because that joins a
+relative path to the package instead of the working directory, silently drops
+lowercase keys and reports YAML errors without naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from quart import Quart
+
+PACKAGED_SETTINGS = Path(__file__).with_name("settings.yml")
+SETTINGS_FILE_VARIABLE = "QUART_SETTINGS"
+ENV_PREFIX = "{{ cookiecutter.project_slug | upper }}"
+
+
+class SettingsError(RuntimeError):
+    """A settings file is missing, unreadable or malformed."""
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """Return the settings a YAML file holds, or raise SettingsError naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"cannot read settings file {path}: {error}") from error
+    try:
+        settings = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        message = f"settings file {path} is not valid YAML: {error}"
+        raise SettingsError(message) from error
+    if settings is None:  # an empty file, or only comments
+        return {}
+    if not isinstance(settings, dict):
+        raise SettingsError(
+            f"settings file {path} must hold a mapping of UPPERCASE keys,"
+            f" not a {type(settings).__name__}"
+        )
+    lowercase = [k for k in settings if not (isinstance(k, str) and k.isupper())]
+    if lowercase:
+        raise SettingsError(
+            f"settings file {path}: keys must be UPPERCASE, got {lowercase!r}"
+        )
+    return settings
+
+
+def load_settings(app: Quart, settings_file: str | os.PathLike[str] | None) -> None:
+    """Fill the app's config from the defaults, a settings file and the environment."""
+    config = app.config
+    config.update(read_settings_file(PACKAGED_SETTINGS))
+    settings_file = settings_file or os.environ.get(SETTINGS_FILE_VARIABLE)
+    if settings_file:
+        config.update(read_settings_file(Path(settings_file)))
+    config.from_prefixed_env(ENV_PREFIX)

@@ -1,0 +1,11 @@
+"""The service's endpoints: one blueprint per module.
+
+`create_app` registers every blueprint in `blueprints`. To add endpoints, write
+a module with its own Blueprint next to `home.py` and list it here.
+"""
+
+from quart import Blueprint
+
+from {{ cookiecutter.project_slug }}.views.home import home
+
+blueprints: list[Blueprint] = [home]
