@@ -38,28 +38,45 @@ def cookiecutter_env(cookiecutter_config: Path) -> dict[str, str]:
     return {**os.environ, "COOKIECUTTER_CONFIG": str(cookiecutter_config)}
 
 
-@pytest.fixture(scope="session")
-def bake(
-    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+def bake_factory(
+    tmp_path_factory: pytest.TempPathFactory, config: Path, label: str
 ) -> Bake:
-    """bake(context) -> the baked project's directory, baked once a session."""
+    """A bake(context) function that bakes each context once, on first use."""
     baked: dict[str, Path] = {}
 
     def _bake(context: str) -> Path:
         if context not in baked:
-            output = tmp_path_factory.mktemp(f"bake-{context}")
+            output = tmp_path_factory.mktemp(f"{label}-{context}")
             project = cookiecutter(
                 str(TEMPLATE_DIR),
                 no_input=True,
                 extra_context=CONTEXTS[context],
                 output_dir=str(output),
-                config_file=str(cookiecutter_config),
+                config_file=str(config),
             )
             baked[context] = Path(project)
             assert baked[context].name == SLUGS[context]
         return baked[context]
 
     return _bake
+
+
+@pytest.fixture(scope="session")
+def bake(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+) -> Bake:
+    """bake(context) -> the project's directory, where its own tools then run
+    (and leave their caches)."""
+    return bake_factory(tmp_path_factory, cookiecutter_config, "bake")
+
+
+@pytest.fixture(scope="session")
+def pristine(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+) -> Bake:
+    """pristine(context) -> a bake that nothing runs in: exactly what
+    cookiecutter wrote. Baking is cheap; running the tools is what is shared."""
+    return bake_factory(tmp_path_factory, cookiecutter_config, "pristine")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +100,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
                     path / "bin" / "python",
                     *("-m", "pip", "install", "--quiet", "--editable"),
                     f"{bake('default')}[dev]",
-                    "hatchling",  # to install the other bakes without isolation
+                    # the build backend, to install other bakes without isolation
+                    *("hatchling", "editables"),
                 ],
                 cwd=path,
             )

@@ -26,8 +26,8 @@ def context(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def project(bake: Bake, context: str) -> Path:
-    return bake(context)
+def project(pristine: Bake, context: str) -> Path:
+    return pristine(context)
 
 
 def test_no_jinja_left_in_names_or_contents(project: Path) -> None:
@@ -40,8 +40,8 @@ def test_no_jinja_left_in_names_or_contents(project: Path) -> None:
                 assert marker not in text, f"{marker} left in {relative}"
 
 
-def test_default_bake_has_exactly_these_files(bake: Bake) -> None:
-    project = bake("default")
+def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
+    project = pristine("default")
     slug = SLUGS["default"]
 
     files = {path.relative_to(project).as_posix() for path in baked_files(project)}

@@ -1,0 +1,56 @@
+"""Each bake passes its own linters, type checker and tests, through its own
+Makefile, on the oldest Python it supports; the default bake on every Python
+the template offers (3.13 brings Quart 0.23, older ones Quart 0.22)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from contexts import CHECK_RUNS, PYTHONS, python_of
+from helpers import Bake, Venv, check
+
+Installed = Callable[[str, str], Path]
+LINT_RUNS = [(context, python) for context, python in CHECK_RUNS if python == python_of(context)]
+
+
+def make(project: Path, venv: Path, *targets: str) -> str:
+    return check(["make", "--no-print-directory", *targets, f"VENV={venv}"], cwd=project)
+
+
+@pytest.mark.parametrize(
+    ("context", "python"), CHECK_RUNS, ids=[f"{c}-py{p}" for c, p in CHECK_RUNS]
+)
+def test_pytest_with_coverage(
+    bake: Bake, installed: Installed, context: str, python: str
+) -> None:
+    output = make(bake(context), installed(context, python), "test")
+
+    assert f"Python {python}." in output  # pytest's header: the Python asked for
+    # The summary line names only passes: no failure, error, skip or warning.
+    assert re.search(r"^=+ \d+ passed in [\d.]+s =+$", output, re.MULTILINE)
+    assert re.search(r"^TOTAL .* (9\d|100)%$", output, re.MULTILINE)
+
+
+@pytest.mark.parametrize("python", PYTHONS, ids=[f"py{p}" for p in PYTHONS])
+def test_each_python_gets_the_quart_it_supports(venv: Venv, python: str) -> None:
+    probe = "import importlib.metadata as m; print(m.version('quart'))"
+    version = check([venv(python) / "bin" / "python", "-c", probe], cwd=Path.cwd())
+
+    expected = "0.23." if python == "3.13" else "0.22."
+    assert version.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("context", "python"), LINT_RUNS, ids=[f"{c}-py{p}" for c, p in LINT_RUNS]
+)
+def test_ruff_and_mypy_strict(
+    bake: Bake, installed: Installed, context: str, python: str
+) -> None:
+    output = make(bake(context), installed(context, python), "lint", "typecheck")
+
+    assert "All checks passed!" in output
+    assert "already formatted" in output
+    assert "Success: no issues found" in output
