@@ -16,7 +16,8 @@ from cookiecutter.utils import simple_filter
 
 _HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
 _spec = importlib.util.spec_from_file_location("_pre_gen_rules", _HOOK)
-assert _spec is not None and _spec.loader is not None
+if _spec is None or _spec.loader is None:
+    raise ImportError(f"cannot load the slug rules from {_HOOK}")
 _rules = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_rules)
 

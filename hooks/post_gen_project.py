@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 # The one place that knows which baked files belong to which option:
 # option -> value -> paths (relative to the project root) that only that value

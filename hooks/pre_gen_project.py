@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 
 from slugify import slugify  # cookiecutter depends on python-slugify
 
-ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
@@ -174,10 +174,7 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     problems = []
     for field, rule in RULES.items():
         value = answers.get(field)
-        if not isinstance(value, str):
-            broken = "must be given as text"
-        else:
-            broken = rule(value)
+        broken = rule(value) if isinstance(value, str) else "must be given as text"
         if broken is not None:
             shown = json.dumps(value, ensure_ascii=False)
             problems.append(f"error: {field} {shown} is not accepted: it {broken}.")

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from contexts import CONTEXTS, SLUGS
 from cookiecutter.main import cookiecutter
+
+from contexts import CONTEXTS, SLUGS
 from helpers import TEMPLATE_DIR, Bake, Venv, check, find_python
 
 
@@ -62,9 +63,7 @@ def bake_factory(
 
 
 @pytest.fixture(scope="session")
-def bake(
-    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
-) -> Bake:
+def bake(tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path) -> Bake:
     """bake(context) -> the project's directory, where its own tools then run
     (and leave their caches)."""
     return bake_factory(tmp_path_factory, cookiecutter_config, "bake")

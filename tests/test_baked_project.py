@@ -9,15 +9,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from contexts import CHECK_RUNS, PYTHONS, python_of
 from helpers import Bake, Venv, check
 
 Installed = Callable[[str, str], Path]
-LINT_RUNS = [(context, python) for context, python in CHECK_RUNS if python == python_of(context)]
+LINT_RUNS = [
+    (context, python) for context, python in CHECK_RUNS if python == python_of(context)
+]
 
 
 def make(project: Path, venv: Path, *targets: str) -> str:
-    return check(["make", "--no-print-directory", *targets, f"VENV={venv}"], cwd=project)
+    return check(
+        ["make", "--no-print-directory", *targets, f"VENV={venv}"], cwd=project
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import tomllib
 
-import local_extensions
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import Environment
+
+import local_extensions
 
 FILTERS = Environment(
     extensions=[local_extensions.service_slug, local_extensions.toml_string]

@@ -12,18 +12,20 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from contexts import AWKWARD_AUTHOR, AWKWARD_DESCRIPTION, AWKWARD_NAME
 from cookiecutter.environment import StrictEnvironment
-from helpers import COOKIECUTTER, TEMPLATE_DIR, run
 from hypothesis import given
 from hypothesis import strategies as st
+
+from contexts import AWKWARD_AUTHOR, AWKWARD_DESCRIPTION, AWKWARD_NAME, DEFAULTS
+from helpers import COOKIECUTTER, TEMPLATE_DIR, run
 
 HOOKS = TEMPLATE_DIR / "hooks"
 
 
 def load_hook(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, HOOKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -101,7 +103,9 @@ def test_good_answers_pass() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "rule"), BAD_ANSWERS, ids=BAD_IDS)
-def test_each_rule_names_field_value_and_rule(field: str, value: str, rule: str) -> None:
+def test_each_rule_names_field_value_and_rule(
+    field: str, value: str, rule: str
+) -> None:
     problems = pre_gen.check_answers({**GOOD_ANSWERS, field: value})
 
     assert len(problems) == 1
@@ -251,14 +255,18 @@ def test_hooks_import_nothing_that_shells_out_or_networks() -> None:
 
 # --- through cookiecutter: the message, and nothing left behind ------------
 
-CLI_BAD_ANSWERS = [case for case in BAD_ANSWERS if case[0] not in ("python_version", "license")]
+# Cookiecutter itself refuses an unknown choice given as key=value, before any
+# hook runs; a replay file (or the Python API) reaches the hook's choice rules.
+CHOICE_FIELDS = ("python_version", "license")
+CLI_BAD_ANSWERS = [case for case in BAD_ANSWERS if case[0] not in CHOICE_FIELDS]
+CHOICE_BAD_ANSWERS = [case for case in BAD_ANSWERS if case[0] in CHOICE_FIELDS]
 
 
 def bake_cli(
-    output: Path, answers: dict[str, str], env: dict[str, str], *flags: str
+    output: Path, env: dict[str, str], *options: str
 ) -> subprocess.CompletedProcess[str]:
-    pairs = [f"{field}={value}" for field, value in answers.items()]
-    args = [COOKIECUTTER, "--no-input", *flags, "--output-dir", output, TEMPLATE_DIR, *pairs]
+    """Run the cookiecutter CLI on the template; options may end in key=value pairs."""
+    args = [COOKIECUTTER, "--output-dir", output, TEMPLATE_DIR, *options]
     return run(args, cwd=output, env=env, timeout=60)
 
 
@@ -270,7 +278,7 @@ def bake_cli(
 def test_cookiecutter_refuses_bad_answer_and_leaves_nothing(
     tmp_path: Path, cookiecutter_env: dict[str, str], field: str, value: str, rule: str
 ) -> None:
-    result = bake_cli(tmp_path, {field: value}, cookiecutter_env)
+    result = bake_cli(tmp_path, cookiecutter_env, "--no-input", f"{field}={value}")
 
     assert result.returncode != 0
     assert expected_line(field, value, rule) in result.stderr
@@ -285,10 +293,44 @@ def test_refused_bake_over_an_existing_folder_loses_nothing(
     (project / "notes.txt").write_text("mine")
 
     result = bake_cli(
-        tmp_path, {"author_email": "nope"}, cookiecutter_env, "--overwrite-if-exists"
+        tmp_path, cookiecutter_env, "--no-input", "-f", "author_email=nope"
     )
 
     assert result.returncode != 0
     assert "error: author_email" in result.stderr
     assert [p.name for p in project.iterdir()] == ["notes.txt"]
     assert (project / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    CHOICE_BAD_ANSWERS,
+    ids=[f"{f}={v!r}" for f, v, _ in CHOICE_BAD_ANSWERS],
+)
+def test_replayed_bad_choice_is_refused_and_leaves_nothing(
+    tmp_path: Path, cookiecutter_env: dict[str, str], field: str, value: str, rule: str
+) -> None:
+    replay = tmp_path / "replay.json"
+    answers = {**GOOD_ANSWERS, field: value, "_extensions": DEFAULTS["_extensions"]}
+    replay.write_text(json.dumps({"cookiecutter": answers}))
+    output = tmp_path / "out"
+    output.mkdir()
+
+    result = bake_cli(output, cookiecutter_env, "--replay-file", str(replay))
+
+    assert result.returncode != 0
+    assert expected_line(field, value, rule) in result.stderr
+    assert list(output.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("python_version", "3.9"), ("license", "GPL")]
+)
+def test_unknown_choice_on_the_command_line_leaves_nothing(
+    tmp_path: Path, cookiecutter_env: dict[str, str], field: str, value: str
+) -> None:
+    result = bake_cli(tmp_path, cookiecutter_env, "--no-input", f"{field}={value}")
+
+    assert result.returncode != 0
+    assert f"{value} provided for choice variable {field}" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -4,14 +4,16 @@ carried through exactly, and the files each option brings."""
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
+
 from contexts import CONTEXTS, SLUGS, answer
 from helpers import Bake
-from markdown_it import MarkdownIt
 
 CONTEXT_NAMES = list(CONTEXTS)
 
@@ -79,13 +81,18 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert meta["version"] == answer(context, "version")
     assert meta["description"] == answer(context, "description")
     assert meta["authors"] == [
-        {"name": answer(context, "author_name"), "email": answer(context, "author_email")}
+        {
+            "name": answer(context, "author_name"),
+            "email": answer(context, "author_email"),
+        }
     ]
     assert meta["requires-python"] == f">={python}"
     assert meta["license"] == (
         "LicenseRef-Proprietary" if license_ == "Proprietary" else license_
     )
-    versions = [c.rsplit(" :: ", 1)[1] for c in meta["classifiers"] if "Python :: 3." in c]
+    versions = [
+        c.rsplit(" :: ", 1)[1] for c in meta["classifiers"] if "Python :: 3." in c
+    ]
     assert versions == [v for v in ("3.11", "3.12", "3.13") if v >= python]
     assert ("Private :: Do Not Upload" in meta["classifiers"]) == (
         license_ == "Proprietary"
@@ -95,7 +102,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     runtime = {dep.split(">")[0] for dep in meta["dependencies"]}
     assert runtime == {"quart", "hypercorn", "pyyaml"}
     for dependency in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
-        assert ">=" in dependency and ",<" in dependency, f"{dependency} needs both bounds"
+        assert re.search(r">=[\d.]+,<[\d.]+$", dependency), f"{dependency}: bounds?"
 
 
 def test_settings_yaml_parses_to_uppercase_keys(project: Path, context: str) -> None:
@@ -115,11 +122,13 @@ def test_readme_heading_and_text_carry_the_answers(project: Path, context: str) 
     text = (project / "README.md").read_text(encoding="utf-8")
     tokens = MarkdownIt().parse(text)
 
-    assert tokens[0].type == "heading_open" and tokens[0].tag == "h1"
+    assert (tokens[0].type, tokens[0].tag) == ("heading_open", "h1")
     assert tokens[1].content == answer(context, "project_name")
     assert tokens[3].type == "paragraph_open"
     assert tokens[4].content == answer(context, "description")
-    assert f"{answer(context, 'author_name')} <{answer(context, 'author_email')}>" in text
+    assert (
+        f"{answer(context, 'author_name')} <{answer(context, 'author_email')}>" in text
+    )
 
 
 LICENSE_FIRST_LINES = {

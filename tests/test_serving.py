@@ -1,6 +1,7 @@
-"""The default bake served for real on loopback, both ways a user starts it:
-`QUART_APP=<slug> quart run` from the project root, as in the book, and
-`make serve` (hypercorn). Each answers GET / and JSON 404 and 405 errors."""
+"""The default bake served for real on loopback, every way a user starts it:
+`QUART_APP=<slug> quart run` from the project root, as in the book, `make run`
+(the same with reload) and `make serve` (hypercorn). Each answers GET / and
+JSON 404 and 405 errors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from contexts import python_of
 from helpers import Bake, Reply, free_port, http, serving
 
@@ -23,13 +25,15 @@ def served_by(kind: str, project: Path, venv: Path, log: Path) -> Iterator[str]:
     if kind == "quart run":
         args = ["quart", "run", "--host", "127.0.0.1", "--port", str(port)]
         env["QUART_APP"] = project.name
+    elif kind == "make run":
+        args = ["make", "run", f"PORT={port}", f"VENV={venv}"]
     else:
         args = ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"]
     with serving(args, cwd=project, env=env, log=log, ready_url=f"{base}/"):
         yield base
 
 
-@pytest.fixture(scope="module", params=["quart run", "make serve"])
+@pytest.fixture(scope="module", params=["quart run", "make run", "make serve"])
 def base_url(
     request: pytest.FixtureRequest,
     bake: Bake,
@@ -68,4 +72,3 @@ def test_wrong_method_is_a_json_405(base_url: str) -> None:
 
     assert_json_error(reply, 405)
     assert "GET" in reply.headers["allow"]
-

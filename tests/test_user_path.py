@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
+
 from helpers import TEMPLATE_DIR, check
 
 
@@ -15,7 +16,9 @@ def listing(project: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fresh_project(tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path) -> Path:
+def fresh_project(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path
+) -> Path:
     output = tmp_path_factory.mktemp("user-path")
     return Path(
         cookiecutter(
