@@ -89,6 +89,10 @@ _EMAIL = re.compile(
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
 )
 
+# Long enough for any sensible name, short enough that the baked code's lines
+# that hold the package name stay within ruff's 88 columns.
+MAX_SLUG_LENGTH = 40
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -101,6 +105,8 @@ def check_slug(slug: str) -> str | None:
         return "must be lowercase"
     if not slug[0].isalpha() or slug.endswith("_"):
         return "must start with a letter and end with a letter or digit"
+    if len(slug) > MAX_SLUG_LENGTH:
+        return f"must be at most {MAX_SLUG_LENGTH} characters long"
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         return "must not be a Python keyword"
     if slug in sys.stdlib_module_names:
@@ -114,10 +120,12 @@ def derive_slug(project_name: str) -> str:
     """Turn any project name into a slug that `check_slug` accepts.
 
     Accents are transliterated ("Zürich" gives "zurich"), anything else that is
-    not a letter or digit becomes a single underscore, and a name that would
-    still break a rule gets "service" put before or after it.
+    not a letter or digit becomes a single underscore, a long name is cut to
+    MAX_SLUG_LENGTH, and a name that would still break a rule gets "service"
+    put before or after it.
     """
-    slug = slugify(project_name, separator="_")
+    # Room is left for the "service_" or "_service" added below.
+    slug = slugify(project_name, separator="_")[: MAX_SLUG_LENGTH - 8].rstrip("_")
     if not slug:
         return "service"
     if not slug[0].isalpha():

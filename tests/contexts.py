@@ -23,6 +23,8 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "default": {},
     "apache-py3.12": {
         "project_name": "Ledger API",
+        # The longest slug allowed: the baked lines that hold it stay in 88 columns.
+        "project_slug": "ledger_and_account_reconciliation_v2_api",
         "license": "Apache-2.0",
         "python_version": "3.12",
     },
@@ -44,7 +46,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
 # The slug each context's project name derives to (also its directory name).
 SLUGS = {
     "default": "my_service",
-    "apache-py3.12": "ledger_api",
+    "apache-py3.12": "ledger_and_account_reconciliation_v2_api",
     "bsd-py3.13": "order_events",
     "proprietary-awkward": "zurich_payments_api",
 }

@@ -53,6 +53,7 @@ BAD_ANSWERS = [
     ("project_slug", "MyService", "must be lowercase"),
     ("project_slug", "_private", "must start with a letter and end with a letter"),
     ("project_slug", "service_", "must start with a letter and end with a letter"),
+    ("project_slug", "a" * 41, "must be at most 40 characters long"),
     ("project_slug", "class", "must not be a Python keyword"),
     ("project_slug", "match", "must not be a Python keyword"),
     ("project_slug", "asyncio", "must not shadow a standard library module"),
@@ -146,6 +147,11 @@ def test_missing_or_non_text_answer_is_refused() -> None:
         ("!!!", "service"),
         ("", "service"),
         ("日本語", "ri_ben_yu"),
+        (
+            "An Extremely Long Name for a Payments Service",
+            "an_extremely_long_name_for_a_pay",
+        ),
+        ("1" * 50, "service_" + "1" * 32),
     ],
 )
 def test_derived_slug_examples(name: str, slug: str) -> None:

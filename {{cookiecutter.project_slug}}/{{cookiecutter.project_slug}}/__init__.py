@@ -1,9 +1,10 @@
-"""The {{ cookiecutter.project_slug }} service.
+"""The service package.
 
-`create_app` builds the Quart application; `QUART_APP={{ cookiecutter.project_slug }} quart run`
-finds it here. Servers import the ready-built app from `{{ cookiecutter.project_slug }}.asgi`.
+`create_app` builds the Quart application, and is what Quart's CLI finds when
+run from the project root as `QUART_APP=<package> quart run`. Servers import
+the ready-built app from the `asgi` module instead.
 """
 
-from {{ cookiecutter.project_slug }}.app import create_app
+from .app import create_app
 
 __all__ = ["create_app"]

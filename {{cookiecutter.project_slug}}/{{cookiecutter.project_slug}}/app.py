@@ -8,9 +8,9 @@ from typing import Any
 
 from quart import Blueprint, Quart
 
-from {{ cookiecutter.project_slug }}.errors import register_error_handlers
-from {{ cookiecutter.project_slug }}.settings import load_settings
-from {{ cookiecutter.project_slug }}.views import blueprints as default_blueprints
+from .errors import register_error_handlers
+from .settings import load_settings
+from .views import blueprints as default_blueprints
 
 
 def create_app(

@@ -3,8 +3,9 @@
 1. `settings.yml` packaged beside this module: the defaults.
 2. A YAML file given to `create_app(settings=...)`, else the one named by the
    QUART_SETTINGS environment variable.
-3. Environment variables `{{ cookiecutter.project_slug | upper }}_<KEY>`, JSON-parsed where they parse
-   (`{{ cookiecutter.project_slug | upper }}_MAX_CONTENT_LENGTH=2048` is an int), else kept as strings.
+3. Environment variables named ENV_PREFIX + "_" + the key, JSON-parsed where
+   they parse (`<PREFIX>_MAX_CONTENT_LENGTH=2048` is an int), else kept as
+   strings.
 4. The keyword overrides of `create_app` (applied there).
 
 Files are read here rather than through `Config.from_file` because that joins a

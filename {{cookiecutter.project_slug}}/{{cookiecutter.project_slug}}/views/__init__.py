@@ -6,6 +6,6 @@ a module with its own Blueprint next to `home.py` and list it here.
 
 from quart import Blueprint
 
-from {{ cookiecutter.project_slug }}.views.home import home
+from .home import home
 
 blueprints: list[Blueprint] = [home]
