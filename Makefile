@@ -30,4 +30,4 @@ test: bootstrap ## Run the whole template suite (bakes, checks and serves real p
 	$(BIN)/python -m pytest
 
 clean: ## Remove .venv and .demo/
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis .ruff_cache

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# Single quotes on purpose (`tojson` writes none), hence no reformatting.
+ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 # The one place that knows which baked files belong to which option:
 # option -> value -> paths (relative to the project root) that only that value
@@ -49,13 +50,12 @@ def remove(project_dir: Path, relative_paths: list[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-def next_steps(answers: Mapping[str, str]) -> str:
+def next_steps(project_dir: Path) -> str:
     """The commands that install, run and test the new service."""
-    slug = answers["project_slug"]
     return "\n".join(
         [
-            f"Baked {slug}/. Next steps:",
-            f"  cd {slug}",
+            f"Baked {project_dir}. Next steps:",
+            f"  cd {project_dir}",
             "  make install     # .venv with the service and its dev tools",
             "  make run         # development server on http://127.0.0.1:5000/",
             "  make test        # tests with coverage; also: make lint typecheck",
@@ -67,8 +67,9 @@ def next_steps(answers: Mapping[str, str]) -> str:
 
 def main(answers_json: str = ANSWERS_JSON, project_dir: Path | None = None) -> int:
     answers = json.loads(answers_json)
-    remove(project_dir or Path.cwd(), unused_paths(answers))
-    print(next_steps(answers))
+    project_dir = project_dir or Path.cwd()
+    remove(project_dir, unused_paths(answers))
+    print(next_steps(project_dir))
     return 0
 
 

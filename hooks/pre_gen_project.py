@@ -23,45 +23,28 @@ from collections.abc import Callable, Mapping
 
 from slugify import slugify  # cookiecutter depends on python-slugify
 
-ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# Single quotes on purpose (`tojson` writes none), hence no reformatting.
+ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
 
-# Import names the slug must not shadow: the baked service's runtime and dev
-# dependencies (and theirs that a service imports), plus names its own layout
-# uses. The standard library is checked through sys.stdlib_module_names.
+# Names the slug must not take. The standard library is checked through
+# sys.stdlib_module_names; the template's suite checks that every import name
+# installed with the baked service and its dev tools is listed here.
 RESERVED_NAMES = frozenset(
     {
-        "aiofiles",
-        "app",
-        "asgi",
-        "blinker",
-        "click",
-        "conftest",
-        "coverage",
-        "flask",
-        "h11",
-        "h2",
-        "hatchling",
-        "hypercorn",
-        "itsdangerous",
-        "jinja2",
-        "markupsafe",
-        "mypy",
-        "pluggy",
-        "priority",
-        "pytest",
-        "pytest_asyncio",
-        "quart",
-        "ruff",
-        "settings",
-        "test",
-        "tests",
-        "views",
-        "werkzeug",
-        "wsproto",
-        "yaml",
+        # what the baked service and its dev extra install
+        *("aiofiles", "ast_serialize", "blinker", "click", "coverage", "editables"),
+        *("flask", "h11", "h2", "hatchling", "hpack", "hypercorn", "hyperframe"),
+        *("iniconfig", "itsdangerous", "jinja2", "librt", "markupsafe", "mypy"),
+        *("mypyc", "mypy_extensions", "packaging", "pathspec", "pip", "pkg_resources"),
+        *("pluggy", "priority", "py", "pygments", "pytest", "pytest_asyncio"),
+        *("quart", "ruff", "setuptools", "tomlkit", "trove_classifiers"),
+        *("typing_extensions", "werkzeug", "wsproto", "yaml"),
+        # names the baked layout uses, or that its .gitignore ignores
+        *("app", "asgi", "build", "conftest", "dist", "htmlcov", "settings"),
+        *("test", "tests", "views"),
     }
 )
 

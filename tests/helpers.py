@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
@@ -26,6 +28,17 @@ COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 # in, a directory out.
 Bake = Callable[[str], Path]
 Venv = Callable[[str], Path]
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import hooks/<name>.py unrendered: plain Python, as its docstring says."""
+    path = TEMPLATE_DIR / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(

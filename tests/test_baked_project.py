@@ -4,14 +4,15 @@ the template offers (3.13 brings Quart 0.23, older ones Quart 0.22)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from contexts import CHECK_RUNS, PYTHONS, python_of
-from helpers import Bake, Venv, check
+from contexts import CHECK_RUNS, PYTHONS, SLUGS, python_of
+from helpers import Bake, Venv, check, load_hook
 
 Installed = Callable[[str, str], Path]
 LINT_RUNS = [
@@ -59,3 +60,20 @@ def test_ruff_and_mypy_strict(
     assert "All checks passed!" in output
     assert "already formatted" in output
     assert "Success: no issues found" in output
+
+
+@pytest.mark.parametrize("python", PYTHONS, ids=[f"py{p}" for p in PYTHONS])
+def test_no_installed_import_name_is_a_valid_slug(venv: Venv, python: str) -> None:
+    """A slug equal to a package the service installs would shadow it."""
+    probe = (
+        "import importlib.metadata as m, json;"
+        " print(json.dumps(sorted(m.packages_distributions())))"
+    )
+    python_bin = venv(python) / "bin" / "python"
+    names = json.loads(check([python_bin, "-c", probe], cwd=Path.cwd()))
+    rules = load_hook("pre_gen_project")
+
+    baked = set(SLUGS.values())
+    takeable = [n for n in names if n not in baked and rules.check_slug(n) is None]
+
+    assert takeable == [], f"add {takeable} to RESERVED_NAMES in the pre-gen hook"

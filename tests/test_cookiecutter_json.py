@@ -8,9 +8,9 @@ import tomllib
 from pathlib import Path
 
 from contexts import DEFAULTS
-from helpers import COOKIECUTTER, TEMPLATE_DIR
-from test_hooks import pre_gen
+from helpers import COOKIECUTTER, TEMPLATE_DIR, load_hook
 
+pre_gen = load_hook("pre_gen_project")
 VARIABLES = [key for key in DEFAULTS if not key.startswith("_")]
 
 

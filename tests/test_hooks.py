@@ -4,12 +4,10 @@ rendered the way cookiecutter renders them, and the post-gen hook."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cookiecutter.environment import StrictEnvironment
@@ -17,18 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contexts import AWKWARD_AUTHOR, AWKWARD_DESCRIPTION, AWKWARD_NAME, DEFAULTS
-from helpers import COOKIECUTTER, TEMPLATE_DIR, run
+from helpers import COOKIECUTTER, TEMPLATE_DIR, load_hook, run
 
 HOOKS = TEMPLATE_DIR / "hooks"
-
-
-def load_hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, HOOKS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 pre_gen = load_hook("pre_gen_project")
@@ -69,6 +58,7 @@ BAD_ANSWERS = [
     ("project_name", "Two\nLines", "must be a single line"),
     ("description", "Tab\there", "must be a single line"),
     ("author_name", "", "must not be empty"),
+    ("author_name", "Ada\x1bLovelace", "must be a single line"),
     ("author_email", "not-an-email", "must be an email address"),
     ("author_email", "you@example", "must be an email address"),
     ("author_email", "two@@example.com", "must be an email address"),
@@ -165,7 +155,9 @@ def test_derived_slug_is_valid_for_any_project_name(name: str) -> None:
 
 # --- the hooks rendered and run as cookiecutter runs them ------------------
 
-HOSTILE = "x''' + __import__('os').system('touch pwned') + r'''\\\n\"}"
+# Tries to close the raw string the hooks hold the answers in (either quote
+# style) and run code, and ends in a backslash.
+HOSTILE = "x'''\"\"\" + __import__('os').system('touch pwned') + r'''\n\"}\\"
 
 
 def test_rendered_pre_gen_accepts_awkward_answers(tmp_path: Path) -> None:
@@ -210,7 +202,7 @@ def test_rendered_post_gen_runs_twice_and_prints_next_steps(tmp_path: Path) -> N
     for _ in range(2):
         result = run([sys.executable, hook], cwd=project)
         assert (result.returncode, result.stderr) == (0, "")
-        assert "cd my_service" in result.stdout
+        assert f"cd {project}\n" in result.stdout
         for step in ("make install", "make run", "make test", "make serve"):
             assert step in result.stdout
     assert [path.name for path in project.iterdir()] == ["keep.txt"]

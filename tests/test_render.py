@@ -100,7 +100,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert pyproject["tool"]["mypy"]["python_version"] == python
     assert pyproject["tool"]["ruff"]["target-version"] == "py3" + python.split(".")[1]
     runtime = {dep.split(">")[0] for dep in meta["dependencies"]}
-    assert runtime == {"quart", "hypercorn", "pyyaml"}
+    assert runtime == {"quart", "hypercorn", "pyyaml", "werkzeug"}
     for dependency in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
         assert re.search(r">=[\d.]+,<[\d.]+$", dependency), f"{dependency}: bounds?"
 

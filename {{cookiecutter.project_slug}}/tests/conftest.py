@@ -1,5 +1,6 @@
 """Shared fixtures: an app running inside `test_app()` and a client for it."""
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -7,6 +8,16 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.settings import ENV_PREFIX, SETTINGS_FILE_VARIABLE
+
+
+@pytest.fixture(autouse=True)
+def packaged_settings_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the caller's settings file and variables out of every test."""
+    monkeypatch.delenv(SETTINGS_FILE_VARIABLE, raising=False)
+    for name in list(os.environ):
+        if name.startswith(f"{ENV_PREFIX}_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -1,23 +1,11 @@
 """Each settings layer, its precedence, and the errors for a bad file."""
 
-import os
 from pathlib import Path
 
 import pytest
 
 from {{ cookiecutter.project_slug }} import create_app, settings
-from {{ cookiecutter.project_slug }}.settings import SettingsError
-
-PREFIX = "{{ cookiecutter.project_slug | upper }}"
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the caller's QUART_SETTINGS and service variables out of these tests."""
-    monkeypatch.delenv("QUART_SETTINGS", raising=False)
-    for name in list(os.environ):
-        if name.startswith(f"{PREFIX}_"):
-            monkeypatch.delenv(name)
+from {{ cookiecutter.project_slug }}.settings import ENV_PREFIX, SettingsError
 
 
 @pytest.fixture
@@ -70,9 +58,9 @@ def test_settings_argument_wins_over_quart_settings(
 def test_environment_overrides_the_file(
     settings_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(f"{PREFIX}_MAX_CONTENT_LENGTH", "4096")
-    monkeypatch.setenv(f"{PREFIX}_GREETING", "from environment")
-    monkeypatch.setenv(f"{PREFIX}_FEATURES", '["a", "b"]')
+    monkeypatch.setenv(f"{ENV_PREFIX}_MAX_CONTENT_LENGTH", "4096")
+    monkeypatch.setenv(f"{ENV_PREFIX}_GREETING", "from environment")
+    monkeypatch.setenv(f"{ENV_PREFIX}_FEATURES", '["a", "b"]')
 
     app = create_app(settings=settings_file)
 
@@ -85,7 +73,7 @@ def test_environment_overrides_the_file(
 def test_keyword_overrides_win_over_everything(
     settings_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(f"{PREFIX}_MAX_CONTENT_LENGTH", "4096")
+    monkeypatch.setenv(f"{ENV_PREFIX}_MAX_CONTENT_LENGTH", "4096")
 
     app = create_app(settings=settings_file, MAX_CONTENT_LENGTH=8192)
 
@@ -133,3 +121,34 @@ def test_malformed_settings_file_stops_startup_naming_it(
     with pytest.raises(SettingsError, match=problem) as raised:
         create_app(settings=bad)
     assert str(bad) in str(raised.value)
+
+
+def test_a_variable_of_the_wrong_type_stops_startup_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(f"{ENV_PREFIX}_MAX_CONTENT_LENGTH", "1MB")
+
+    with pytest.raises(SettingsError, match="must be of type int") as raised:
+        create_app()
+    assert f"{ENV_PREFIX}_MAX_CONTENT_LENGTH" in str(raised.value)
+
+
+def test_an_override_of_the_wrong_type_stops_startup() -> None:
+    with pytest.raises(SettingsError, match="PROPAGATE_EXCEPTIONS = 1 must be of"):
+        create_app(PROPAGATE_EXCEPTIONS=1)
+
+
+def test_null_lifts_a_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{ENV_PREFIX}_MAX_CONTENT_LENGTH", "null")
+
+    assert create_app().config["MAX_CONTENT_LENGTH"] is None
+
+
+def test_an_int_may_stand_for_a_float_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = tmp_path / "defaults.yml"
+    defaults.write_text("TIMEOUT_SECONDS: 2.5\n")
+    monkeypatch.setattr(settings, "PACKAGED_SETTINGS", defaults)
+
+    assert create_app(TIMEOUT_SECONDS=3).config["TIMEOUT_SECONDS"] == 3

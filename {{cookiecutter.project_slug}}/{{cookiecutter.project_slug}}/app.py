@@ -26,9 +26,10 @@ def create_app(
         blueprints: The blueprints to register instead of `views.blueprints`.
         **overrides: Settings that win over every other layer (handy in tests).
     """
-    app = Quart("{{ cookiecutter.project_slug }}")
-    load_settings(app, settings)
-    app.config.update(overrides)
+    # The package's name, as Flask's docs advise for an app in a package; no
+    # static folder, since the service serves JSON only.
+    app = Quart("{{ cookiecutter.project_slug }}", static_folder=None)
+    load_settings(app, settings, overrides)
     register_error_handlers(app)
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)

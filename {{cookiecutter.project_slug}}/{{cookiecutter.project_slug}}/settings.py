@@ -6,7 +6,11 @@
 3. Environment variables named ENV_PREFIX + "_" + the key, JSON-parsed where
    they parse (`<PREFIX>_MAX_CONTENT_LENGTH=2048` is an int), else kept as
    strings.
-4. The keyword overrides of `create_app` (applied there).
+4. The keyword overrides of `create_app`.
+
+A layer may change a packaged default's value but not its type (None aside):
+`<PREFIX>_MAX_CONTENT_LENGTH=1MB` stops startup instead of reaching Quart as a
+string and breaking every request with a body.
 
 Files are read here rather than through `Config.from_file` because that joins a
 relative path to the package instead of the working directory, silently drops
@@ -16,6 +20,7 @@ lowercase keys and reports YAML errors without naming the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +62,33 @@ def read_settings_file(path: Path) -> dict[str, Any]:
     return settings
 
 
-def load_settings(app: Quart, settings_file: str | os.PathLike[str] | None) -> None:
-    """Fill the app's config from the defaults, a settings file and the environment."""
+def load_settings(
+    app: Quart,
+    settings_file: str | os.PathLike[str] | None,
+    overrides: Mapping[str, Any],
+) -> None:
+    """Fill the app's config from every layer, lowest first, then check types."""
+    defaults = read_settings_file(PACKAGED_SETTINGS)
     config = app.config
-    config.update(read_settings_file(PACKAGED_SETTINGS))
+    config.update(defaults)
     settings_file = settings_file or os.environ.get(SETTINGS_FILE_VARIABLE)
     if settings_file:
         config.update(read_settings_file(Path(settings_file)))
     config.from_prefixed_env(ENV_PREFIX)
+    config.update(overrides)
+    check_types(config, defaults)
+
+
+def check_types(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    """Raise SettingsError for a value whose type is not its default's."""
+    for key, default in defaults.items():
+        value = config[key]
+        if default is None or value is None or type(value) is type(default):
+            continue
+        if type(default) is float and type(value) is int:
+            continue
+        raise SettingsError(
+            f"setting {key} = {value!r} must be of type {type(default).__name__},"
+            f" like its packaged default {default!r}; it was set by a settings"
+            f" file, {ENV_PREFIX}_{key} or create_app"
+        )
