@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from contexts import CHECK_RUNS, PYTHONS, SLUGS, python_of
-from helpers import Bake, Venv, check, load_hook
+from helpers import Bake, Venv, check, find_python, load_hook
 
 Installed = Callable[[str, str], Path]
+UV = Path(sys.executable).with_name("uv")
 LINT_RUNS = [
     (context, python) for context, python in CHECK_RUNS if python == python_of(context)
 ]
@@ -77,3 +81,35 @@ def test_no_installed_import_name_is_a_valid_slug(venv: Venv, python: str) -> No
     takeable = [n for n in names if n not in baked and rules.check_slug(n) is None]
 
     assert takeable == [], f"add {takeable} to RESERVED_NAMES in the pre-gen hook"
+
+
+def test_lowest_allowed_dependencies_pass_every_check(
+    bake: Bake, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The lower bounds are true: with the oldest release each bound allows
+    (uv's lowest-direct resolution) on the oldest Python, the default bake
+    passes its own tests, lint and type check."""
+    interpreter = find_python(PYTHONS[0])
+    if interpreter is None:
+        pytest.skip(f"Python {PYTHONS[0]} is not on this machine")
+    project = bake("default")
+    venv = tmp_path_factory.mktemp("venv-lowest")
+    python_bin = venv / "bin" / "python"
+    check([UV, "venv", "--quiet", "--python", interpreter, venv], cwd=venv)
+    install = [UV, "pip", "install", "--quiet", "--python", python_bin]
+    check(
+        [*install, "--resolution", "lowest-direct", "-e", f"{project}[dev]"], cwd=venv
+    )
+
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    meta = pyproject["project"]
+    for requirement in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
+        name, lowest = re.fullmatch(r"([\w-]+)>=([\w.]+),<.*", requirement).groups()
+        assert Version(installed_version(python_bin, name)) == Version(lowest)
+
+    make(project, venv, "test", "lint", "typecheck")
+
+
+def installed_version(python_bin: Path, distribution: str) -> str:
+    probe = f"import importlib.metadata as m; print(m.version({distribution!r}))"
+    return check([python_bin, "-c", probe], cwd=python_bin.parent).strip()
