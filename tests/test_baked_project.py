@@ -96,10 +96,8 @@ def test_lowest_allowed_dependencies_pass_every_check(
     venv = tmp_path_factory.mktemp("venv-lowest")
     python_bin = venv / "bin" / "python"
     check([UV, "venv", "--quiet", "--python", interpreter, venv], cwd=venv)
-    install = [UV, "pip", "install", "--quiet", "--python", python_bin]
-    check(
-        [*install, "--resolution", "lowest-direct", "-e", f"{project}[dev]"], cwd=venv
-    )
+    lowest = ["--resolution", "lowest-direct", "--editable", f"{project}[dev]"]
+    check([UV, "pip", "install", "--quiet", "--python", python_bin, *lowest], cwd=venv)
 
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     meta = pyproject["project"]
