@@ -7,16 +7,15 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.settings import ENV_PREFIX, SETTINGS_FILE_VARIABLE
+from {{ cookiecutter.project_slug }} import create_app, settings
 
 
 @pytest.fixture(autouse=True)
 def packaged_settings_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the caller's settings file and variables out of every test."""
-    monkeypatch.delenv(SETTINGS_FILE_VARIABLE, raising=False)
+    monkeypatch.delenv(settings.SETTINGS_FILE_VARIABLE, raising=False)
     for name in list(os.environ):
-        if name.startswith(f"{ENV_PREFIX}_"):
+        if name.startswith(f"{settings.ENV_PREFIX}_"):
             monkeypatch.delenv(name)
 
 
