@@ -16,7 +16,7 @@ PYTHONS = ("3.11", "3.12", "3.13")
 AWKWARD_NAME = 'Zürich "Payments" API'
 AWKWARD_AUTHOR = "O'Brien \\ Co"
 AWKWARD_DESCRIPTION = (
-    "Pays \"fast\" & 'safe' in <50 ms: C:\\path\\ {x} $HOME `tick` é ✓ 😀"
+    "Pays \"fast\" & 'safe' in <50 ms> C:\\path\\ {x} $HOME `tick` é ✓ 😀"
 )
 
 CONTEXTS: dict[str, dict[str, str]] = {

@@ -41,7 +41,8 @@ def test_pytest_with_coverage(
     assert f"Python {python}." in output  # pytest's header: the Python asked for
     # The summary line names only passes: no failure, error, skip or warning.
     assert re.search(r"^=+ \d+ passed in [\d.]+s =+$", output, re.MULTILINE)
-    assert re.search(r"^TOTAL .* (9\d|100)%$", output, re.MULTILINE)
+    # make test enforces 90 %; the code as baked is covered completely.
+    assert re.search(r"^TOTAL .* 100%$", output, re.MULTILINE)
 
 
 @pytest.mark.parametrize("python", PYTHONS, ids=[f"py{p}" for p in PYTHONS])

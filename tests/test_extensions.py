@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from jinja2 import Environment
 
 import local_extensions
+from helpers import load_hook
 
+PRE_GEN = load_hook("pre_gen_project")
 FILTERS = Environment(
     extensions=[local_extensions.service_slug, local_extensions.toml_string]
 ).filters
@@ -30,5 +32,6 @@ def test_toml_string_keeps_non_ascii_readable() -> None:
     assert FILTERS["toml_string"]('Zürich "API" 😀') == '"Zürich \\"API\\" 😀"'
 
 
-def test_service_slug_is_the_hooks_derive_slug() -> None:
-    assert FILTERS["service_slug"]('Zürich "Payments" API') == "zurich_payments_api"
+@given(ANY_ANSWER)
+def test_service_slug_is_the_hooks_derive_slug(name: str) -> None:
+    assert FILTERS["service_slug"](name) == PRE_GEN.derive_slug(name)

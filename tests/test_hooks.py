@@ -57,6 +57,7 @@ BAD_ANSWERS = [
     ("project_name", "   ", "must not be empty"),
     ("project_name", "Two\nLines", "must be a single line"),
     ("description", "Tab\there", "must be a single line"),
+    ("description", "Delete\x7f", "must be a single line"),
     ("author_name", "", "must not be empty"),
     ("author_name", "Ada\x1bLovelace", "must be a single line"),
     ("author_email", "not-an-email", "must be an email address"),
@@ -211,12 +212,13 @@ def test_rendered_post_gen_runs_twice_and_prints_next_steps(tmp_path: Path) -> N
 def test_post_gen_removes_only_other_option_values_files(tmp_path: Path) -> None:
     table = {
         "asgi_server": {
-            "granian": ("{slug}/granian_conf.py",),
-            "uvicorn": ("{slug}/uvicorn_conf.py", "deploy/uvicorn"),
+            "granian": ("{slug}/granian_conf.py", "shared.txt"),
+            "uvicorn": ("{slug}/uvicorn_conf.py", "deploy/uvicorn", "shared.txt"),
         }
     }
     answers = {"project_slug": "svc", "asgi_server": "granian"}
-    for relative in ("svc/granian_conf.py", "svc/uvicorn_conf.py", "deploy/uvicorn/x"):
+    made = ["svc/granian_conf.py", "svc/uvicorn_conf.py", "deploy/uvicorn/x"]
+    for relative in [*made, "shared.txt"]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("")
 
@@ -227,6 +229,7 @@ def test_post_gen_removes_only_other_option_values_files(tmp_path: Path) -> None
     assert unused == ["deploy/uvicorn", "svc/uvicorn_conf.py"]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
         "deploy",
+        "shared.txt",  # the chosen value lists it too
         "svc",
         "svc/granian_conf.py",
     ]
@@ -249,6 +252,12 @@ def test_hooks_import_nothing_that_shells_out_or_networks() -> None:
             )
         }
         assert imported <= allowed, f"{hook.name} imports {imported - allowed}"
+        called = {
+            node.func.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert not called & {"__import__", "eval", "exec", "compile", "open"}
 
 
 # --- through cookiecutter: the message, and nothing left behind ------------

@@ -105,6 +105,17 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
         assert re.search(r">=[\d.]+,<[\d.]+$", dependency), f"{dependency}: bounds?"
 
 
+def test_every_bake_needs_the_same_dependencies(pristine: Bake, context: str) -> None:
+    """So conftest may install every bake into one virtualenv per Python with
+    --no-deps: the default bake's dependencies are everyone's."""
+
+    def needs(project: Path) -> tuple[object, object]:
+        meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+        return meta["dependencies"], meta["optional-dependencies"]
+
+    assert needs(pristine(context)) == needs(pristine("default"))
+
+
 def test_settings_yaml_parses_to_uppercase_keys(project: Path, context: str) -> None:
     path = project / SLUGS[context] / "settings.yml"
     settings = yaml.safe_load(path.read_text(encoding="utf-8"))

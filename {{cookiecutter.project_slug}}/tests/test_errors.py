@@ -40,6 +40,7 @@ async def test_unknown_path_is_a_json_404(client: Client) -> None:
     body = await response.get_json()
     assert body["status"] == 404
     assert body["error"] == "Not Found"
+    assert "not found" in body["message"]
 
 
 async def test_wrong_method_is_a_json_405_with_allow(

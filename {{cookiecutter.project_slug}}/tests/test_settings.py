@@ -1,6 +1,7 @@
 """Each settings layer, its precedence, and the errors for a bad file."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,14 @@ def test_missing_settings_file_stops_startup_naming_it(tmp_path: Path) -> None:
         create_app(settings=missing)
 
 
+def test_undecodable_settings_file_stops_startup_naming_it(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.yml"
+    latin1.write_bytes("GREETING: café\n".encode("latin-1"))
+
+    with pytest.raises(SettingsError, match=r"cannot read settings file .*latin1"):
+        create_app(settings=latin1)
+
+
 def test_missing_packaged_settings_stop_startup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,8 +118,9 @@ def test_missing_packaged_settings_stop_startup(
         ("MAX_CONTENT_LENGTH: [1, 2\n", "is not valid YAML"),
         ("- just\n- a list\n", "must hold a mapping"),
         ("debug: true\n", "keys must be UPPERCASE"),
+        ("Debug: true\n", "keys must be UPPERCASE"),
     ],
-    ids=["bad-yaml", "not-a-mapping", "lowercase-key"],
+    ids=["bad-yaml", "not-a-mapping", "lowercase-key", "mixed-case-key"],
 )
 def test_malformed_settings_file_stops_startup_naming_it(
     tmp_path: Path, content: str, problem: str
@@ -133,9 +143,16 @@ def test_a_variable_of_the_wrong_type_stops_startup_naming_it(
     assert f"{ENV_PREFIX}_MAX_CONTENT_LENGTH" in str(raised.value)
 
 
-def test_an_override_of_the_wrong_type_stops_startup() -> None:
-    with pytest.raises(SettingsError, match="PROPAGATE_EXCEPTIONS = 1 must be of"):
-        create_app(PROPAGATE_EXCEPTIONS=1)
+@pytest.mark.parametrize(
+    ("key", "value", "wanted"),
+    [("PROPAGATE_EXCEPTIONS", 1, "bool"), ("MAX_CONTENT_LENGTH", 1.5, "int")],
+)
+def test_an_override_of_the_wrong_type_stops_startup(
+    key: str, value: Any, wanted: str
+) -> None:
+    expected = f"{key} = {value} must be of type {wanted}"
+    with pytest.raises(SettingsError, match=expected):
+        create_app(**{key: value})
 
 
 def test_null_lifts_a_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ string and breaking every request with a body.
 
 Files are read here rather than through `Config.from_file` because that joins a
 relative path to the package instead of the working directory, silently drops
-lowercase keys and reports YAML errors without naming the file.
+lowercase keys and fails obscurely on a file that is not a mapping.
 """
 
 from __future__ import annotations
