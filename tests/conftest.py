@@ -18,7 +18,7 @@ import pytest
 from cookiecutter.main import cookiecutter
 
 from contexts import CONTEXTS, SLUGS
-from helpers import TEMPLATE_DIR, Bake, Venv, check, find_python
+from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
 
 @pytest.fixture(scope="session")
@@ -86,12 +86,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
 
     def _venv(python: str) -> Path:
         if python not in made:
-            interpreter = find_python(python)
-            if interpreter is None:
-                pytest.skip(
-                    f"Python {python} is not on this machine (looked for "
-                    f"python{python} on PATH and in pyenv): not checked on it"
-                )
+            interpreter = python_or_skip(python)
             path = tmp_path_factory.mktemp(f"venv-py{python}")
             check([interpreter, "-m", "venv", path], cwd=path)
             check(

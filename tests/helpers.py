@@ -21,6 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
+
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 
@@ -197,3 +199,14 @@ def find_python(minor: str) -> Path | None:
         if probe.returncode == 0 and probe.stdout.strip() == minor:
             return candidate
     return None
+
+
+def python_or_skip(minor: str) -> Path:
+    """The interpreter for Python `minor`, or skip the test, saying which is missing."""
+    interpreter = find_python(minor)
+    if interpreter is None:
+        pytest.skip(
+            f"Python {minor} is not on this machine (looked for "
+            f"python{minor} on PATH and in pyenv): not checked on it"
+        )
+    return interpreter

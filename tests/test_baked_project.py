@@ -15,7 +15,7 @@ import pytest
 from packaging.version import Version
 
 from contexts import CHECK_RUNS, PYTHONS, SLUGS, python_of
-from helpers import Bake, Venv, check, find_python, load_hook
+from helpers import Bake, Venv, check, load_hook, python_or_skip
 
 Installed = Callable[[str, str], Path]
 UV = Path(sys.executable).with_name("uv")
@@ -90,9 +90,7 @@ def test_lowest_allowed_dependencies_pass_every_check(
     """The lower bounds are true: with the oldest release each bound allows
     (uv's lowest-direct resolution) on the oldest Python, the default bake
     passes its own tests, lint and type check."""
-    interpreter = find_python(PYTHONS[0])
-    if interpreter is None:
-        pytest.skip(f"Python {PYTHONS[0]} is not on this machine")
+    interpreter = python_or_skip(PYTHONS[0])
     project = bake("default")
     venv = tmp_path_factory.mktemp("venv-lowest")
     python_bin = venv / "bin" / "python"
