@@ -28,6 +28,7 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
+ASGI_SERVERS = ("hypercorn", "granian", "uvicorn")
 
 # Names the slug must not take. The standard library is checked through
 # sys.stdlib_module_names; the template's suite checks that every import name
@@ -157,6 +158,7 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "version": _version,
     "python_version": _one_of(PYTHON_VERSIONS),
     "license": _one_of(LICENSES),
+    "asgi_server": _one_of(ASGI_SERVERS),
 }
 
 

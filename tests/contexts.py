@@ -1,7 +1,8 @@
 """The answer sets the suite bakes, and where each bake's own checks run.
 
 Each context is baked once per session (see conftest.py) and checked many
-times. Together they cover every license, every python_version and answers
+times. Together they cover every license, every python_version, every
+asgi_server and answers
 that are awkward to quote in TOML, YAML, Python and Markdown.
 """
 
@@ -27,12 +28,14 @@ CONTEXTS: dict[str, dict[str, str]] = {
         "project_slug": "ledger_and_account_reconciliation_v2_api",
         "license": "Apache-2.0",
         "python_version": "3.12",
+        "asgi_server": "uvicorn",
     },
     "bsd-py3.13": {
         "project_name": "Order Events",
         "license": "BSD-3-Clause",
         "python_version": "3.13",
         "version": "1.0.0rc1",
+        "asgi_server": "granian",
     },
     "proprietary-awkward": {
         "project_name": AWKWARD_NAME,

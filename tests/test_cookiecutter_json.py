@@ -30,13 +30,14 @@ def test_every_variable_is_asked_as_a_sentence() -> None:
 def test_the_hook_knows_the_same_choices() -> None:
     assert list(pre_gen.PYTHON_VERSIONS) == DEFAULTS["python_version"]
     assert list(pre_gen.LICENSES) == DEFAULTS["license"]
+    assert list(pre_gen.ASGI_SERVERS) == DEFAULTS["asgi_server"]
 
 
 def test_interactive_bake_asks_each_prompt_and_derives_the_slug(
     tmp_path: Path, cookiecutter_env: dict[str, str]
 ) -> None:
     # Typed answers: a name, the derived slug kept (Enter), ..., choice 2 and 3.
-    typed = "Billing Gateway\n\nCharges cards.\nAda\nada@example.com\n\n2\n3\n"
+    typed = "Billing Gateway\n\nCharges cards.\nAda\nada@example.com\n\n2\n3\n3\n"
 
     result = subprocess.run(
         [COOKIECUTTER, "--output-dir", tmp_path, TEMPLATE_DIR],

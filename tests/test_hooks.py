@@ -32,6 +32,7 @@ GOOD_ANSWERS = {
     "version": "0.1.0",
     "python_version": "3.11",
     "license": "MIT",
+    "asgi_server": "hypercorn",
 }
 
 # (field, bad value, the rule its message must state), one per rule.
@@ -68,6 +69,7 @@ BAD_ANSWERS = [
     ("version", " 1.0", "must be a PEP 440 version"),
     ("python_version", "3.9", "must be one of 3.11, 3.12, 3.13"),
     ("license", "GPL-3.0", "must be one of MIT, Apache-2.0, BSD-3-Clause, Proprietary"),
+    ("asgi_server", "gunicorn", "must be one of hypercorn, granian, uvicorn"),
 ]
 BAD_IDS = [f"{field}={value!r}" for field, value, _ in BAD_ANSWERS]
 
@@ -277,7 +279,7 @@ def test_cookiecutter_refuses_bad_answer_and_leaves_nothing(
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
-    if field in ("python_version", "license"):
+    if field in ("python_version", "license", "asgi_server"):
         # Given as key=value, an unknown choice is refused by cookiecutter
         # itself (tested below); a replay file brings it to the hook.
         replay = tmp_path / "replay.json"
@@ -312,7 +314,8 @@ def test_refused_bake_over_an_existing_folder_loses_nothing(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("python_version", "3.9"), ("license", "GPL")]
+    ("field", "value"),
+    [("python_version", "3.9"), ("license", "GPL"), ("asgi_server", "daphne")],
 )
 def test_unknown_choice_on_the_command_line_leaves_nothing(
     tmp_path: Path, cookiecutter_env: dict[str, str], field: str, value: str
