@@ -1,4 +1,5 @@
-# The template's two commands: `make demo` and `make test`. `make` alone lists them.
+# The template's two commands: `make demo` and `make test` (and `make bench`).
+# `make` alone lists them.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,10 +8,15 @@ DEMO_DIR ?= .demo
 DEMO_BIND ?= 127.0.0.1:8000
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo test clean
+# Debian packages the suite and the benchmark run for real: nginx as the
+# gateway in front of baked services, wrk as the load generator.
+SYSTEM_PACKAGES := nginx-light wrk
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help bootstrap system-packages demo test bench clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 bootstrap: $(VENV)/.installed ## Create .venv with cookiecutter and the suite's tools
 
@@ -26,8 +32,21 @@ demo: bootstrap ## Bake the default service into .demo/ and serve it
 		&& echo "Serving the demo service at http://$(DEMO_BIND)/ (Ctrl-C to stop)" \
 		&& exec $(MAKE) --no-print-directory serve BIND=$(DEMO_BIND)
 
-test: bootstrap ## Run the whole template suite (bakes, checks and serves real projects)
+system-packages: ## Install nginx and wrk with apt-get when they are missing
+	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' \
+		|| echo $$package; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing $$missing with apt-get"; \
+		$(SUDO) apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test: bootstrap system-packages ## Run the whole template suite (bakes, checks and serves real projects)
 	$(BIN)/python -m pytest
+
+bench: bootstrap system-packages ## Benchmark the baked service against bare Quart and FastAPI (prints figures)
+	$(BIN)/python bench/run.py
 
 clean: ## Remove .venv and .demo/
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis .ruff_cache
