@@ -22,9 +22,10 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 # The one place that knows which baked files belong to which option:
 # option -> value -> paths (relative to the project root) that only that value
 # keeps. Every other value of the option has them removed. Paths may name the
-# package as "{slug}". Files no option names belong to every bake. Issue #3's
-# `asgi_server` choice is the first option to bring files of its own.
-OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {}
+# package as "{slug}". Files no option names belong to every bake.
+OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "asgi_server": {"hypercorn": ("hypercorn.toml",)},
+}
 
 
 def unused_paths(
@@ -50,7 +51,7 @@ def remove(project_dir: Path, relative_paths: list[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-def next_steps(project_dir: Path) -> str:
+def next_steps(project_dir: Path, answers: Mapping[str, str]) -> str:
     """The commands that install, run and test the new service."""
     return "\n".join(
         [
@@ -59,7 +60,8 @@ def next_steps(project_dir: Path) -> str:
             "  make install     # .venv with the service and its dev tools",
             "  make run         # development server on http://127.0.0.1:5000/",
             "  make test        # tests with coverage; also: make lint typecheck",
-            "  make serve       # hypercorn on http://127.0.0.1:8000/ (BIND, WORKERS)",
+            f"  make serve       # {answers['asgi_server']} on http://127.0.0.1:8000/"
+            " (BIND, WORKERS)",
             "See README.md in the project for settings and adding endpoints.",
         ]
     )
@@ -69,7 +71,7 @@ def main(answers_json: str = ANSWERS_JSON, project_dir: Path | None = None) -> i
     answers = json.loads(answers_json)
     project_dir = project_dir or Path.cwd()
     remove(project_dir, unused_paths(answers))
-    print(next_steps(project_dir))
+    print(next_steps(project_dir, answers))
     return 0
 
 

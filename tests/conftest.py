@@ -11,13 +11,14 @@ virtualenv (the user path: `make install && make test`) makes its own.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
-from contexts import CONTEXTS, SLUGS
+from contexts import CONTEXTS, SERVER_CONTEXTS, SLUGS
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
 
@@ -78,6 +79,23 @@ def pristine(
     return bake_factory(tmp_path_factory, cookiecutter_config, "pristine")
 
 
+def server_requirements(bake: Bake) -> list[str]:
+    """The requirements that bakes with another asgi_server add to the default's."""
+    default = set(project_dependencies(bake("default")))
+    extra = {
+        requirement
+        for context in SERVER_CONTEXTS.values()
+        for requirement in project_dependencies(bake(context))
+    }
+    return sorted(extra - default)
+
+
+def project_dependencies(project: Path) -> list[str]:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies: list[str] = pyproject["project"]["dependencies"]
+    return dependencies
+
+
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
     """venv(python) -> a virtualenv on that Python with the baked projects'
@@ -94,6 +112,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
                     path / "bin" / "python",
                     *("-m", "pip", "install", "--quiet", "--editable"),
                     f"{bake('default')}[dev]",
+                    # the other asgi_server choices' servers
+                    *server_requirements(bake),
                     # the build backend, to install other bakes without isolation
                     *("hatchling", "editables"),
                 ],

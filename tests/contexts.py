@@ -2,8 +2,8 @@
 
 Each context is baked once per session (see conftest.py) and checked many
 times. Together they cover every license, every python_version, every
-asgi_server and answers
-that are awkward to quote in TOML, YAML, Python and Markdown.
+asgi_server and answers that are awkward to quote in TOML, YAML, Python and
+Markdown.
 """
 
 from __future__ import annotations
@@ -54,6 +54,13 @@ SLUGS = {
     "proprietary-awkward": "zurich_payments_api",
 }
 
+
+# One context for each asgi_server choice.
+SERVER_CONTEXTS = {
+    "hypercorn": "default",
+    "uvicorn": "apache-py3.12",
+    "granian": "bsd-py3.13",
+}
 
 DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 

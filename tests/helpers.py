@@ -181,6 +181,17 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
     process.wait()
 
 
+def serve_command(project: Path, venv: Path, **variables: str) -> str:
+    """The server command `make serve` runs with these variables, as printed
+    by `make -n serve`: run it directly (`sh -c "exec ..."`) to make the server
+    the main process, as deploy/systemd and a container's PID 1 do."""
+    assignments = [f"{name}={value}" for name, value in variables.items()]
+    printed = check(["make", "-n", "serve", f"VENV={venv}", *assignments], project)
+    # Recipe lines continue with a backslash; the last line runs the server.
+    lines = printed.replace("\\\n", " ").strip().splitlines()
+    return lines[-1]
+
+
 VERSION_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
 
 

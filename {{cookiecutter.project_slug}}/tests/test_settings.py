@@ -168,4 +168,6 @@ def test_an_int_may_stand_for_a_float_default(
     defaults.write_text("TIMEOUT_SECONDS: 2.5\n")
     monkeypatch.setattr(settings, "PACKAGED_SETTINGS", defaults)
 
-    assert create_app(TIMEOUT_SECONDS=3).config["TIMEOUT_SECONDS"] == 3
+    loaded = settings.load_settings(overrides={"TIMEOUT_SECONDS": 3})
+
+    assert loaded["TIMEOUT_SECONDS"] == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -9,8 +10,12 @@ from typing import Any
 from quart import Blueprint, Quart
 
 from .errors import register_error_handlers
+from .lifecycle import init_lifecycle
+from .proxy import trust_proxies
+from .request_context import RequestContextMiddleware
 from .settings import load_settings
 from .views import blueprints as default_blueprints
+from .views.health import health
 
 
 def create_app(
@@ -24,13 +29,24 @@ def create_app(
         settings: A YAML settings file layered over the packaged defaults.
             When omitted, the file named by QUART_SETTINGS is used, if any.
         blueprints: The blueprints to register instead of `views.blueprints`.
+            The /healthz and /readyz probes are registered either way.
         **overrides: Settings that win over every other layer (handy in tests).
     """
+    config = load_settings(settings, overrides)
     # The package's name, as Flask's docs advise for an app in a package; no
     # static folder, since the service serves JSON only.
     app = Quart("{{ cookiecutter.project_slug }}", static_folder=None)
-    load_settings(app, settings, overrides)
+    app.config.update(config)
     register_error_handlers(app)
+    init_lifecycle(app)
+    app.register_blueprint(health)
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)
+    # ASGI middleware, innermost first: request IDs and the access log see the
+    # client address that proxy handling has set.
+    access_logger = logging.getLogger(f"{app.name}.access")
+    app.asgi_app = RequestContextMiddleware(  # type: ignore[method-assign]
+        app.asgi_app, access_logger
+    )
+    trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
     return app

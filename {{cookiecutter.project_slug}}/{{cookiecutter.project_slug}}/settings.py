@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from quart import Quart
+from quart import Config
 
 PACKAGED_SETTINGS = Path(__file__).with_name("settings.yml")
 SETTINGS_FILE_VARIABLE = "QUART_SETTINGS"
@@ -63,20 +63,19 @@ def read_settings_file(path: Path) -> dict[str, Any]:
 
 
 def load_settings(
-    app: Quart,
-    settings_file: str | os.PathLike[str] | None,
-    overrides: Mapping[str, Any],
-) -> None:
-    """Fill the app's config from every layer, lowest first, then check types."""
+    settings_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the settings from every layer, lowest first, types checked."""
     defaults = read_settings_file(PACKAGED_SETTINGS)
-    config = app.config
-    config.update(defaults)
+    config = Config(PACKAGED_SETTINGS.parent, defaults)
     settings_file = settings_file or os.environ.get(SETTINGS_FILE_VARIABLE)
     if settings_file:
         config.update(read_settings_file(Path(settings_file)))
     config.from_prefixed_env(ENV_PREFIX)
-    config.update(overrides)
+    config.update(overrides or {})
     check_types(config, defaults)
+    return dict(config)
 
 
 def check_types(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:

@@ -1,7 +1,9 @@
 """The service's endpoints: one blueprint per module.
 
 `create_app` registers every blueprint in `blueprints`. To add endpoints, write
-a module with its own Blueprint next to `home.py` and list it here.
+a module with its own Blueprint next to `home.py` and list it here. The
+/healthz and /readyz probes (`health.py`) are not listed: `create_app`
+registers them whatever blueprints it is given.
 """
 
 from quart import Blueprint

@@ -1,0 +1,121 @@
+"""Graceful shutdown, for real, with each asgi_server choice.
+
+The server runs as `make serve` would run it (its command from `make -n
+serve`), as the main process: what deploy/systemd and a container's PID 1 do.
+A slow request is in flight when SIGTERM arrives, either at the main process
+only (a container's PID 1) or at every process of the service (systemd's
+default, Ctrl-C in a terminal), with one worker and with two. The request must
+complete with 200, the app's after_serving hooks must run in every worker, and
+the server must exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from contexts import SERVER_CONTEXTS, SLUGS, python_of
+from helpers import Bake, Reply, free_port, http, serve_command, serving
+
+Installed = Callable[[str, str], Path]
+
+# The service with one slow endpoint more, served with the shipped settings.
+SLOW_APP = """\
+import asyncio
+
+from quart import Blueprint
+
+from {slug}.asgi import app
+
+slow = Blueprint("slow", __name__)
+
+
+@slow.get("/slow")
+async def sleep() -> dict[str, bool]:
+    await asyncio.sleep(2)
+    return {{"slept": True}}
+
+
+app.register_blueprint(slow)
+"""
+
+CASES = [
+    (server, workers, target)
+    for server in SERVER_CONTEXTS
+    for workers in (1, 2)
+    for target in ("main process", "process group")
+]
+
+
+@pytest.mark.parametrize(
+    ("server", "workers", "target"),
+    CASES,
+    ids=[f"{s}-{w}-worker{'s' * (w > 1)}-{t.replace(' ', '-')}" for s, w, t in CASES],
+)
+def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
+    server: str,
+    workers: int,
+    target: str,
+    bake: Bake,
+    installed: Installed,
+    tmp_path: Path,
+) -> None:
+    context = SERVER_CONTEXTS[server]
+    project = bake(context)
+    venv = installed(context, python_of(context))
+    (tmp_path / "slow_app.py").write_text(SLOW_APP.format(slug=SLUGS[context]))
+    port = free_port()
+    command = serve_command(
+        project,
+        venv,
+        BIND=f"127.0.0.1:{port}",
+        WORKERS=str(workers),
+        APP="slow_app:app",
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("QUART_SETTINGS", None)
+    base = f"http://127.0.0.1:{port}"
+    replies: list[Reply | OSError] = []
+
+    def slow_request() -> None:
+        try:
+            replies.append(http(f"{base}/slow", timeout=20))
+        except OSError as error:
+            replies.append(error)
+
+    with serving(
+        ["sh", "-c", f"exec {command}"],
+        cwd=project,
+        env=env,
+        log=tmp_path / "server.log",
+        ready_url=f"{base}/healthz",
+    ) as server_process:
+        process = server_process.process
+        in_flight = threading.Thread(target=slow_request)
+        in_flight.start()
+        # Let the request reach the app (it sleeps 2 s there), then stop.
+        in_flight.join(timeout=0.7)
+        if target == "main process":
+            os.kill(process.pid, signal.SIGTERM)
+        else:
+            os.killpg(process.pid, signal.SIGTERM)
+        in_flight.join(timeout=30)
+        returncode = process.wait(timeout=30)
+        output = server_process.output()
+
+    assert len(replies) == 1
+    reply = replies[0]
+    assert isinstance(reply, Reply), f"{reply!r}\n{output}"
+    assert (reply.status, reply.json()) == (200, {"slept": True}), output
+    if server == "uvicorn" and workers == 1:
+        # uvicorn alone re-raises SIGTERM once it has shut down gracefully, by
+        # design, so the status reports the signal; systemd counts it clean.
+        assert returncode in (0, -signal.SIGTERM), output
+    else:
+        assert returncode == 0, output
+    assert output.count('"serving stopped"') == workers, output

@@ -1,0 +1,105 @@
+"""Readiness and draining, for /readyz (views/health.py).
+
+The service is "starting" until Quart's before_serving hooks have run,
+"ready" while it serves, "draining" from the moment SIGTERM arrives and
+"stopped" after after_serving. /readyz answers 503 unless it is ready and
+every registered readiness check passes, so a load balancer stops sending
+traffic while the server finishes the requests in flight.
+
+On SIGTERM the handler installed here marks the service as draining, then
+passes the signal on to the handler the server had installed in Python, if any
+(uvicorn's). hypercorn in one process and granian see the signal through the
+event loop or their own runtime, so they still shut down gracefully. In
+hypercorn's worker processes no handler is installed and SIGTERM would kill
+the worker mid-request; here it only marks draining, and the worker finishes
+its requests when hypercorn's master tells it to stop. That makes graceful
+shutdown hold whether SIGTERM reaches only the main process (a container's
+PID 1) or every process of the service (systemd, Ctrl-C in a terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Literal
+
+from quart import Quart
+
+ReadinessCheck = Callable[[], Awaitable[object]]
+State = Literal["starting", "ready", "draining", "stopped"]
+EXTENSION = "readiness"
+
+
+@dataclass
+class Readiness:
+    """The service's state and its readiness checks, by name."""
+
+    state: State = "starting"
+    checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    async def failed_checks(self, limit: float) -> dict[str, str]:
+        """Run every check at once, each for at most `limit` seconds.
+
+        Returns the failed checks' names and reasons.
+        """
+        names = list(self.checks)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(self.checks[name](), limit) for name in names),
+            return_exceptions=True,
+        )
+        return {
+            name: _reason(result)
+            for name, result in zip(names, results, strict=True)
+            if isinstance(result, BaseException)
+        }
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def readiness(app: Quart) -> Readiness:
+    readiness: Readiness = app.extensions[EXTENSION]
+    return readiness
+
+
+def add_readiness_check(app: Quart, name: str, check: ReadinessCheck) -> None:
+    """Make /readyz await `check()`; it fails if the check raises or times out.
+
+    For example, a database pool's `ping`; keep checks cheap, /readyz is polled.
+    """
+    readiness(app).checks[name] = check
+
+
+def init_lifecycle(app: Quart) -> None:
+    """Track the app's state and drain on SIGTERM while it serves."""
+    state = app.extensions[EXTENSION] = Readiness()
+    previous: list[signal.Handlers | Callable[..., object] | int | None] = []
+
+    def drain(signum: int, frame: FrameType | None) -> None:
+        if state.state == "ready":
+            state.state = "draining"
+            app.logger.info("SIGTERM: draining; /readyz now answers 503")
+        handler = previous[0] if previous else None
+        if callable(handler):
+            handler(signum, frame)
+
+    @app.before_serving
+    async def serving() -> None:
+        # Signal handlers can only be set in the main thread.
+        if threading.current_thread() is threading.main_thread():
+            previous.append(signal.signal(signal.SIGTERM, drain))
+        state.state = "ready"
+
+    @app.after_serving
+    async def stopped() -> None:
+        state.state = "stopped"
+        app.logger.info("serving stopped")
+        if previous:
+            signal.signal(signal.SIGTERM, previous.pop())

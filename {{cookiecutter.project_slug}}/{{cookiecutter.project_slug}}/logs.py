@@ -1,0 +1,138 @@
+"""Logging for the served app: one handler on the root logger, so that the
+service's, Quart's and the ASGI server's records share one format.
+
+`configure_logging` runs in `asgi.py` before the app is built. JSON lines
+(`LOG_FORMAT: json`) are for production: one object a line, with `time`,
+`level`, `logger`, `message` and, where they apply, the request's fields
+below. `text` gives readable lines for a terminal.
+
+The formatters are written here rather than taken from a library: each is a
+few lines, the field set is exactly ours, and they run on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+from datetime import UTC, datetime
+from typing import Any
+
+from .request_context import current_request_id
+from .settings import SettingsError
+
+# Record attributes copied into a line when a record has them (the access
+# line passes all of them; any record made during a request has request_id).
+REQUEST_FIELDS = (
+    "request_id",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "remote_addr",
+)
+
+# Loggers that servers give handlers of their own: emptied and propagating, so
+# their records reach the root handler once. (hypercorn sets its handlers after
+# the app is imported; hypercorn.toml's logconfig_dict empties them again.)
+SERVER_LOGGERS = (
+    "hypercorn.access",
+    "hypercorn.error",
+    "uvicorn",
+    "uvicorn.access",
+    "uvicorn.error",
+    "_granian",
+    "granian.access",
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp each record with the ID of the request it was logged in, if any."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        return True
+
+
+def _time(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in REQUEST_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                line[field] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`<time> <LEVEL> <logger> [<request id>] <message>`, then any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None) or "-"
+        line = (
+            f"{_time(record)} {record.levelname:<8} {record.name}"
+            f" [{request_id}] {record.getMessage()}"
+        )
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {
+    "json": JsonFormatter,
+    "text": TextFormatter,
+}
+
+
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
+    """Send every record to stderr, formatted as `log_format`, from `level` up."""
+    if log_format not in FORMATTERS:
+        raise SettingsError(
+            f"setting LOG_FORMAT = {log_format!r} must be one of"
+            f" {', '.join(FORMATTERS)}"
+        )
+    if level.upper() not in logging.getLevelNamesMapping():
+        raise SettingsError(
+            f"setting LOG_LEVEL = {level!r} must be a logging level"
+            " (DEBUG, INFO, WARNING, ERROR or CRITICAL)"
+        )
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"request_id": {"()": RequestIdFilter}},
+            "formatters": {"default": {"()": FORMATTERS[log_format]}},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "stream": "ext://sys.stderr",
+                    "formatter": "default",
+                    "filters": ["request_id"],
+                }
+            },
+            "root": {"level": level.upper(), "handlers": ["stderr"]},
+            "loggers": {
+                name: {"handlers": [], "propagate": True, "level": "NOTSET"}
+                for name in SERVER_LOGGERS
+            },
+        }
+    )

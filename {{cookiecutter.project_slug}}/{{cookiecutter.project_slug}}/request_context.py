@@ -1,0 +1,109 @@
+"""Request IDs and the access log: one ASGI middleware around the app.
+
+Each HTTP request gets an ID: the caller's X-Request-ID when it is sane (1 to
+128 letters, digits or `._:-`), else a new one. The ID is returned on every
+response, error responses included, and stamped on every log line made while
+the request runs (see logs.py). When the response has been sent, one access
+line is logged with the method, path (without the query string, which may
+carry secrets), status, duration and client address.
+
+It is a middleware rather than before/after_request hooks so that it sees
+every response, also those Quart makes before or after the hooks run, and
+times the whole request. Put it inside proxy handling (see proxy.py), which
+sets the client address it logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+# Quart's own dependency, hypercorn, names the ASGI types (whichever server runs).
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ASGISendEvent,
+    HTTPScope,
+    Scope,
+)
+
+REQUEST_ID_HEADER = b"x-request-id"
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The ID of the request being handled, or None outside a request."""
+    return _request_id.get()
+
+
+def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's X-Request-ID if it is sane, else a new random one."""
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            candidate = value.decode("latin-1")
+            if SANE_REQUEST_ID.fullmatch(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Give each HTTP request an ID, return it, and log one access line."""
+
+    def __init__(self, app: ASGIFramework, access_logger: logging.Logger) -> None:
+        self.app = app
+        self.access_logger = access_logger
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope["headers"])
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app sends nothing
+
+        id_bytes = request_id.encode("ascii")
+
+        async def send_with_request_id(message: ASGISendEvent) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER, id_bytes),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            if self.access_logger.isEnabledFor(logging.INFO):
+                self._log_access(scope, status, started)
+            _request_id.reset(token)
+
+    def _log_access(self, scope: HTTPScope, status: int, started: float) -> None:
+        client = scope.get("client")
+        method, path = scope["method"], scope["path"]
+        self.access_logger.info(
+            "%s %s %s",
+            method,
+            path,
+            status,
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "remote_addr": client[0] if client else None,
+            },
+        )
