@@ -1,7 +1,8 @@
 """Shared fixtures: an app running inside `test_app()` and a client for it."""
 
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from quart import Quart
@@ -30,3 +31,13 @@ async def app() -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(app: Quart) -> Client:
     return app.test_client()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo configure_logging (which asgi.py runs) after the test."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield
+    root.handlers[:], level = saved
+    root.setLevel(level)

@@ -88,10 +88,12 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_request_id)
         finally:
             if self.access_logger.isEnabledFor(logging.INFO):
-                self._log_access(scope, status, started)
+                self._log_access(scope, request_id, status, started)
             _request_id.reset(token)
 
-    def _log_access(self, scope: HTTPScope, status: int, started: float) -> None:
+    def _log_access(
+        self, scope: HTTPScope, request_id: str, status: int, started: float
+    ) -> None:
         client = scope.get("client")
         method, path = scope["method"], scope["path"]
         self.access_logger.info(
@@ -100,6 +102,7 @@ class RequestContextMiddleware:
             path,
             status,
             extra={
+                "request_id": request_id,
                 "method": method,
                 "path": path,
                 "status": status,

@@ -1,0 +1,137 @@
+"""Logging as served: JSON lines or text, request IDs, server loggers merged."""
+
+import json
+import logging
+import sys
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.logs import (
+    SERVER_LOGGERS,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    configure_logging,
+)
+from {{ cookiecutter.project_slug }}.settings import SettingsError
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+
+def record(message: str = "hello %s", **extra: object) -> logging.LogRecord:
+    made = logging.LogRecord(
+        "svc.test", logging.WARNING, __file__, 1, message, ("world",), None
+    )
+    made.__dict__.update(extra)
+    return made
+
+
+def test_json_line_has_the_base_fields() -> None:
+    line = json.loads(JsonFormatter().format(record()))
+
+    assert line.keys() == {"time", "level", "logger", "message"}
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "svc.test"
+    assert line["message"] == "hello world"
+    assert line["time"].endswith("+00:00")
+
+
+def test_json_line_carries_the_request_fields_it_has() -> None:
+    access = record(
+        request_id="r-1",
+        method="GET",
+        path="/",
+        status=200,
+        duration_ms=1.5,
+        remote_addr="10.0.0.7",
+        unrelated="left out",
+    )
+
+    line = json.loads(JsonFormatter().format(access))
+
+    assert line["request_id"] == "r-1"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/", 200)
+    assert line["duration_ms"] == 1.5
+    assert line["remote_addr"] == "10.0.0.7"
+    assert "unrelated" not in line
+
+
+def test_json_line_holds_the_traceback_on_one_line() -> None:
+    try:
+        raise ValueError('bad "thing"\nsecond line')
+    except ValueError:
+        failed = record(exc_info=sys.exc_info())
+
+    formatted = JsonFormatter().format(failed)
+
+    assert "\n" not in formatted
+    assert "ValueError" in json.loads(formatted)["exception"]
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()])
+def test_lines_keep_the_traceback_and_the_stack(formatter: logging.Formatter) -> None:
+    try:
+        raise KeyError("gone")
+    except KeyError:
+        failed = record(exc_info=sys.exc_info(), stack_info="Stack: here")
+
+    formatted = formatter.format(failed)
+
+    assert "KeyError: 'gone'" in formatted
+    assert "Stack: here" in formatted
+
+
+def test_text_line_is_readable() -> None:
+    line = TextFormatter().format(record(request_id="r-2"))
+
+    assert line.endswith(" WARNING  svc.test [r-2] hello world")
+    assert TextFormatter().format(record()).endswith("[-] hello world")
+
+
+def test_filter_stamps_none_outside_a_request() -> None:
+    outside = record()
+
+    assert RequestIdFilter().filter(outside)
+    assert outside.__dict__["request_id"] is None
+
+
+def test_configure_logging_writes_json_lines_to_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+
+    logging.getLogger("{{ cookiecutter.project_slug }}").info("one")
+    logging.getLogger("{{ cookiecutter.project_slug }}").debug("below the level")
+
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["message"] for line in lines] == ["one"]
+
+
+def test_server_loggers_reach_the_root_handler_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server_logger = logging.getLogger("hypercorn.error")
+    server_logger.addHandler(logging.StreamHandler(sys.stderr))  # as servers do
+    server_logger.propagate = False
+
+    configure_logging("INFO", "text")
+    for name in SERVER_LOGGERS:
+        logging.getLogger(name).info("from %s", name)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == len(SERVER_LOGGERS)
+    assert all(" INFO " in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("level", "log_format", "message"),
+    [
+        ("INFO", "xml", "LOG_FORMAT = 'xml' must be one of json, text"),
+        ("LOUD", "json", "LOG_LEVEL = 'LOUD' must be a logging level"),
+    ],
+)
+def test_bad_log_settings_name_the_setting(
+    level: str, log_format: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        configure_logging(level, log_format)

@@ -1,0 +1,120 @@
+"""Request IDs on every response and log line, and one access line a request."""
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from quart import Blueprint, abort
+from quart.typing import ResponseReturnValue
+from quart.typing import TestClientProtocol as Client
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.request_context import current_request_id
+from {{ cookiecutter.project_slug }}.views import blueprints
+
+probe = Blueprint("probe", __name__)
+
+
+@probe.get("/request-id")
+async def request_id() -> dict[str, str | None]:
+    return {"request_id": current_request_id()}
+
+
+@probe.get("/teapot")
+async def teapot() -> ResponseReturnValue:
+    abort(418)
+
+
+@probe.get("/crash")
+async def crash() -> ResponseReturnValue:
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+async def probe_client() -> AsyncIterator[Client]:
+    app = create_app(blueprints=[*blueprints, probe], TESTING=True)
+    async with app.test_app():
+        yield app.test_client()
+
+
+async def test_sane_caller_id_is_kept_and_returned(probe_client: Client) -> None:
+    sent = "3f2b-9c:req_1.a"
+    response = await probe_client.get("/request-id", headers={"X-Request-ID": sent})
+
+    assert response.headers["X-Request-ID"] == sent
+    assert await response.get_json() == {"request_id": sent}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["", "a" * 129, "has space", "semi;colon", "quote'd", "é", "back\\slash"],
+    ids=["empty", "129-chars", "space", "semicolon", "quote", "non-ascii", "backslash"],
+)
+async def test_unsafe_caller_id_is_replaced(probe_client: Client, sent: str) -> None:
+    response = await probe_client.get("/request-id", headers={"X-Request-ID": sent})
+
+    made = response.headers["X-Request-ID"]
+    assert made != sent
+    assert len(made) == 32
+    assert int(made, 16) >= 0  # a hex UUID
+    assert await response.get_json() == {"request_id": made}
+
+
+async def test_each_request_gets_its_own_id(probe_client: Client) -> None:
+    first = await probe_client.get("/request-id")
+    second = await probe_client.get("/request-id")
+
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize(("path", "status"), [("/missing", 404), ("/teapot", 418)])
+async def test_error_responses_carry_the_id(
+    probe_client: Client, path: str, status: int
+) -> None:
+    response = await probe_client.get(path, headers={"X-Request-ID": "err-1"})
+
+    assert response.status_code == status
+    assert response.headers["X-Request-ID"] == "err-1"
+
+
+async def test_a_crash_carries_the_id_on_its_500_and_its_log_line(
+    probe_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await probe_client.get("/crash", headers={"X-Request-ID": "crash-1"})
+
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "crash-1"
+    error = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    assert error.exc_info is not None
+    assert current_request_id() is None  # reset once the request is done
+
+
+async def test_one_access_line_per_request(
+    probe_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    await probe_client.get("/missing?token=secret", headers={"X-Request-ID": "acc-1"})
+
+    lines = [r for r in caplog.records if r.name.endswith(".access")]
+    assert len(lines) == 1
+    assert lines[0].getMessage() == "GET /missing 404"  # no query string
+    fields = vars(lines[0])
+    assert fields["request_id"] == "acc-1"
+    assert (fields["method"], fields["path"], fields["status"]) == (
+        "GET",
+        "/missing",
+        404,
+    )
+    assert 0 <= fields["duration_ms"] < 10_000
+    assert fields["remote_addr"] is None  # the test client has no address
+
+
+async def test_no_access_line_above_info(
+    probe_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+
+    await probe_client.get("/request-id")
+
+    assert not [r for r in caplog.records if r.name.endswith(".access")]
