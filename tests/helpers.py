@@ -93,9 +93,14 @@ class Reply:
         return json.loads(self.body)
 
 
-def http(url: str, method: str = "GET", timeout: float = 10) -> Reply:
+def http(
+    url: str,
+    method: str = "GET",
+    timeout: float = 10,
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
     """One real HTTP request; an error status is a Reply, not an exception."""
-    request = urllib.request.Request(url, method=method)
+    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(response.status, dict(response.headers), response.read())

@@ -1,24 +1,39 @@
-"""The default bake served for real on loopback, every way a user starts it:
+"""The bakes served for real on loopback, every way a user starts them:
 `QUART_APP=<slug> quart run` from the project root, as in the book, `make run`
-(the same with reload) and `make serve` (hypercorn), on the oldest and the
-newest Python offered (Quart 0.22 and 0.23). Each answers GET / and JSON 404
-and 405 errors; a bad settings file stops each with the file's name."""
+(the same with reload) and `make serve`, on the oldest and the newest Python
+offered (Quart 0.22 and 0.23), and `make serve` with each asgi_server choice.
+Each answers GET /, the probes and JSON 404 and 405 errors with a request ID;
+`make serve` logs JSON lines, once each; a bad settings file stops each with
+the file's name."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from contexts import PYTHONS, python_of
+from contexts import PYTHONS, SERVER_CONTEXTS, answer, python_of
 from helpers import Bake, Reply, free_port, http, run, serving
 
 Installed = Callable[[str, str], Path]
 
 
-def served_by(kind: str, project: Path, venv: Path, log: Path) -> Iterator[str]:
+@dataclass
+class Served:
+    kind: str
+    server: str
+    base: str
+    log: Path
+
+
+def served_by(
+    kind: str, project: Path, venv: Path, log: Path, server: str
+) -> Iterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
@@ -31,25 +46,51 @@ def served_by(kind: str, project: Path, venv: Path, log: Path) -> Iterator[str]:
     else:
         args = ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"]
     with serving(args, cwd=project, env=env, log=log, ready_url=f"{base}/"):
-        yield base
+        yield Served(kind, server, base, log)
 
 
 KINDS = ["quart run", "make run", "make serve"]
-SERVED = [(kind, python) for python in (PYTHONS[0], PYTHONS[-1]) for kind in KINDS]
+# (kind, context, python)
+SERVED = [
+    (kind, "default", python) for python in (PYTHONS[0], PYTHONS[-1]) for kind in KINDS
+] + [
+    ("make serve", context, python_of(context))
+    for server, context in SERVER_CONTEXTS.items()
+    if context != "default"
+]
 
 
-@pytest.fixture(scope="module", params=SERVED, ids=[f"{k}-py{p}" for k, p in SERVED])
-def base_url(
+def served_id(kind: str, context: str, python: str) -> str:
+    server = f"-{answer(context, 'asgi_server')}" if kind == "make serve" else ""
+    return f"{kind}{server}-py{python}"
+
+
+@pytest.fixture(scope="module", params=SERVED, ids=[served_id(*p) for p in SERVED])
+def served(
     request: pytest.FixtureRequest,
     bake: Bake,
     installed: Installed,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    kind, python = request.param
-    project = bake("default")
-    venv = installed("default", python)
+) -> Iterator[Served]:
+    kind, context, python = request.param
+    project = bake(context)
+    venv = installed(context, python)
     log = tmp_path_factory.mktemp("serving") / "server.log"
-    yield from served_by(kind, project, venv, log)
+    yield from served_by(kind, project, venv, log, answer(context, "asgi_server"))
+
+
+@pytest.fixture
+def base_url(served: Served) -> str:
+    return served.base
+
+
+def wait_for_text(log: Path, text: str, timeout: float = 10) -> str:
+    """The log's content once `text` is in it (servers write it after replying)."""
+    deadline = time.monotonic() + timeout
+    while text not in (content := log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{content}"
+        time.sleep(0.05)
+    return content
 
 
 def assert_json_error(reply: Reply, status: int) -> None:
@@ -66,10 +107,40 @@ def test_home_is_an_empty_json_object(base_url: str) -> None:
     assert reply.status == 200
     assert reply.headers["content-type"] == "application/json"
     assert reply.json() == {}
+    assert len(reply.headers["x-request-id"]) == 32
+
+
+def test_probes_answer(base_url: str) -> None:
+    assert http(f"{base_url}/healthz").json() == {"status": "ok"}
+    assert http(f"{base_url}/readyz").json() == {"status": "ready", "checks": {}}
+
+
+def test_make_serve_logs_json_lines_once_each(served: Served) -> None:
+    if served.kind != "make serve":
+        pytest.skip("quart run and make run log as Quart's dev server does")
+    reply = http(f"{served.base}/no/such/thing", headers={"X-Request-ID": "log-1"})
+    assert reply.headers["x-request-id"] == "log-1"
+
+    # Besides the commands make echoes, the lines are JSON objects.
+    content = wait_for_text(served.log, '"log-1"')
+    lines = [json.loads(line) for line in content.splitlines() if line[:1] == "{"]
+    access = [line for line in lines if line.get("request_id") == "log-1"]
+    assert len(access) == 1, content
+    assert access[0]["logger"].endswith(".access")
+    assert (access[0]["path"], access[0]["status"]) == ("/no/such/thing", 404)
+    assert content.count("GET /no/such/thing") == 1, content  # no server access log
+    if served.server == "hypercorn":
+        # hypercorn's own logger, through the service's handler, once.
+        assert content.count("Running on") == 1, content
+        (started,) = [line for line in lines if "Running on" in line["message"]]
+        assert started["logger"] == "hypercorn.error"
 
 
 def test_unknown_path_is_a_json_404(base_url: str) -> None:
-    assert_json_error(http(f"{base_url}/no/such/thing"), 404)
+    reply = http(f"{base_url}/no/such/thing")
+
+    assert_json_error(reply, 404)
+    assert reply.headers["x-request-id"]
 
 
 def test_wrong_method_is_a_json_405(base_url: str) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import threading
 
 import pytest
 from quart import Quart
@@ -104,10 +105,29 @@ async def test_sigterm_is_passed_on_to_the_servers_handler() -> None:
         async with app.test_app():
             os.kill(os.getpid(), signal.SIGTERM)
             assert readiness(app).state == "draining"
+            os.kill(os.getpid(), signal.SIGTERM)  # a second one: still draining
+            assert readiness(app).state == "draining"
     finally:
         signal.signal(signal.SIGTERM, previous)
 
-    assert received == [signal.SIGTERM]
+    assert received == [signal.SIGTERM, signal.SIGTERM]
+
+
+def test_outside_the_main_thread_signals_are_left_alone() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    seen: list[object] = []
+
+    async def serve_briefly() -> None:
+        app = create_app()
+        async with app.test_app():
+            seen.append(readiness(app).state)
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=asyncio.run, args=(serve_briefly(),))
+    thread.start()
+    thread.join()
+
+    assert seen == ["ready", before]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])

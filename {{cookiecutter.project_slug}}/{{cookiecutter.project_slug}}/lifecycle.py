@@ -30,6 +30,7 @@ from typing import Literal
 from quart import Quart
 
 ReadinessCheck = Callable[[], Awaitable[object]]
+SignalHandler = Callable[[int, FrameType | None], object] | int | None
 State = Literal["starting", "ready", "draining", "stopped"]
 EXTENSION = "readiness"
 
@@ -80,26 +81,31 @@ def add_readiness_check(app: Quart, name: str, check: ReadinessCheck) -> None:
 def init_lifecycle(app: Quart) -> None:
     """Track the app's state and drain on SIGTERM while it serves."""
     state = app.extensions[EXTENSION] = Readiness()
-    previous: list[signal.Handlers | Callable[..., object] | int | None] = []
+    previous: SignalHandler = signal.SIG_DFL
+    installed = False
 
     def drain(signum: int, frame: FrameType | None) -> None:
         if state.state == "ready":
             state.state = "draining"
             app.logger.info("SIGTERM: draining; /readyz now answers 503")
-        handler = previous[0] if previous else None
-        if callable(handler):
-            handler(signum, frame)
+        if callable(previous):
+            previous(signum, frame)
 
     @app.before_serving
     async def serving() -> None:
-        # Signal handlers can only be set in the main thread.
+        nonlocal previous, installed
+        # Only the main thread may set signal handlers; an app served in
+        # another thread leaves signals to whoever runs that thread.
         if threading.current_thread() is threading.main_thread():
-            previous.append(signal.signal(signal.SIGTERM, drain))
+            previous = signal.signal(signal.SIGTERM, drain)
+            installed = True
         state.state = "ready"
 
     @app.after_serving
     async def stopped() -> None:
+        nonlocal installed
         state.state = "stopped"
         app.logger.info("serving stopped")
-        if previous:
-            signal.signal(signal.SIGTERM, previous.pop())
+        if installed:
+            signal.signal(signal.SIGTERM, previous)
+            installed = False
