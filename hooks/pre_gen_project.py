@@ -35,8 +35,10 @@ ASGI_SERVERS = ("hypercorn", "granian", "uvicorn")
 # installed with the baked service and its dev tools is listed here.
 RESERVED_NAMES = frozenset(
     {
-        # what the baked service and its dev extra install
-        *("aiofiles", "ast_serialize", "blinker", "click", "coverage", "editables"),
+        # what the baked service and its dev extra install, with every asgi_server
+        *("aiofiles", "anyio", "ast_serialize", "blinker", "click", "coverage"),
+        *("dotenv", "editables", "granian", "httptools", "idna", "uvicorn", "uvloop"),
+        *("watchfiles", "websockets"),
         *("flask", "h11", "h2", "hatchling", "hpack", "hypercorn", "hyperframe"),
         *("iniconfig", "itsdangerous", "jinja2", "librt", "markupsafe", "mypy"),
         *("mypyc", "mypy_extensions", "packaging", "pathspec", "pip", "pkg_resources"),
@@ -44,8 +46,9 @@ RESERVED_NAMES = frozenset(
         *("quart", "ruff", "setuptools", "tomlkit", "trove_classifiers"),
         *("typing_extensions", "werkzeug", "wsproto", "yaml"),
         # names the baked layout uses, or that its .gitignore ignores
-        *("app", "asgi", "build", "conftest", "dist", "htmlcov", "settings"),
-        *("test", "tests", "views"),
+        *("app", "asgi", "build", "conftest", "deploy", "dist", "health", "htmlcov"),
+        *("lifecycle", "logs", "proxy", "request_context", "settings", "test"),
+        *("tests", "views"),
     }
 )
 

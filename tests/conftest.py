@@ -11,14 +11,13 @@ virtualenv (the user path: `make install && make test`) makes its own.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
-from contexts import CONTEXTS, SERVER_CONTEXTS, SLUGS
+from contexts import CONTEXTS, SLUGS, server_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
 
@@ -77,23 +76,6 @@ def pristine(
     """pristine(context) -> a bake that nothing runs in: exactly what
     cookiecutter wrote. Baking is cheap; running the tools is what is shared."""
     return bake_factory(tmp_path_factory, cookiecutter_config, "pristine")
-
-
-def server_requirements(bake: Bake) -> list[str]:
-    """The requirements that bakes with another asgi_server add to the default's."""
-    default = set(project_dependencies(bake("default")))
-    extra = {
-        requirement
-        for context in SERVER_CONTEXTS.values()
-        for requirement in project_dependencies(bake(context))
-    }
-    return sorted(extra - default)
-
-
-def project_dependencies(project: Path) -> list[str]:
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    dependencies: list[str] = pyproject["project"]["dependencies"]
-    return dependencies
 
 
 @pytest.fixture(scope="session")

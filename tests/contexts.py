@@ -9,8 +9,10 @@ Markdown.
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
-from helpers import TEMPLATE_DIR
+from helpers import TEMPLATE_DIR, Bake
 
 PYTHONS = ("3.11", "3.12", "3.13")
 
@@ -83,3 +85,20 @@ CHECK_RUNS = sorted(
     {(name, python_of(name)) for name in CONTEXTS}
     | {("default", python) for python in PYTHONS}
 )
+
+
+def server_requirements(bake: Bake) -> list[str]:
+    """The requirements that bakes with another asgi_server add to the default's."""
+    default = set(project_dependencies(bake("default")))
+    extra = {
+        requirement
+        for context in SERVER_CONTEXTS.values()
+        for requirement in project_dependencies(bake(context))
+    }
+    return sorted(extra - default)
+
+
+def project_dependencies(project: Path) -> list[str]:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dependencies: list[str] = pyproject["project"]["dependencies"]
+    return dependencies

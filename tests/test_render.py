@@ -12,7 +12,14 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from contexts import CONTEXTS, SLUGS, answer
+from contexts import (
+    CONTEXTS,
+    DEFAULTS,
+    SERVER_CONTEXTS,
+    SLUGS,
+    answer,
+    server_requirements,
+)
 from helpers import Bake
 
 CONTEXT_NAMES = list(CONTEXTS)
@@ -53,22 +60,49 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         "LICENSE",
         "Makefile",
         "README.md",
+        f"deploy/nginx/{slug}.conf",
+        f"deploy/nginx/{slug}.upstream.conf",
+        f"deploy/systemd/{slug}.service",
+        "hypercorn.toml",
         "pyproject.toml",
         f"{slug}/__init__.py",
         f"{slug}/app.py",
         f"{slug}/asgi.py",
         f"{slug}/errors.py",
+        f"{slug}/lifecycle.py",
+        f"{slug}/logs.py",
+        f"{slug}/proxy.py",
         f"{slug}/py.typed",
+        f"{slug}/request_context.py",
         f"{slug}/settings.py",
         f"{slug}/settings.yml",
         f"{slug}/views/__init__.py",
+        f"{slug}/views/health.py",
         f"{slug}/views/home.py",
         "tests/conftest.py",
         "tests/test_asgi.py",
+        "tests/test_deploy.py",
         "tests/test_errors.py",
+        "tests/test_health.py",
         "tests/test_home.py",
+        "tests/test_logs.py",
+        "tests/test_proxy.py",
+        "tests/test_request_context.py",
         "tests/test_settings.py",
     }
+
+
+@pytest.mark.parametrize("server", sorted(SERVER_CONTEXTS))
+def test_only_hypercorn_bakes_carry_hypercorn_toml(pristine: Bake, server: str) -> None:
+    project = pristine(SERVER_CONTEXTS[server])
+
+    assert (project / "hypercorn.toml").is_file() == (server == "hypercorn")
+
+
+def test_every_asgi_server_choice_has_its_context() -> None:
+    assert sorted(SERVER_CONTEXTS) == sorted(DEFAULTS["asgi_server"])
+    for server, context in SERVER_CONTEXTS.items():
+        assert answer(context, "asgi_server") == server
 
 
 def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -> None:
@@ -100,20 +134,35 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert pyproject["tool"]["mypy"]["python_version"] == python
     assert pyproject["tool"]["ruff"]["target-version"] == "py3" + python.split(".")[1]
     runtime = {dep.split(">")[0] for dep in meta["dependencies"]}
-    assert runtime == {"quart", "hypercorn", "pyyaml", "werkzeug"}
+    assert (
+        runtime
+        == {"quart", "hypercorn", "pyyaml", "uvloop", "werkzeug"}
+        | {
+            "granian": {"granian[uvloop]"},
+            "uvicorn": {"uvicorn[standard]"},
+            "hypercorn": set(),
+        }[answer(context, "asgi_server")]
+    )
     for dependency in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
         assert re.search(r">=[\d.]+,<[\d.]+$", dependency), f"{dependency}: bounds?"
 
 
-def test_every_bake_needs_the_same_dependencies(pristine: Bake, context: str) -> None:
+def test_bakes_differ_only_by_their_servers_requirements(
+    pristine: Bake, context: str
+) -> None:
     """So conftest may install every bake into one virtualenv per Python with
-    --no-deps: the default bake's dependencies are everyone's."""
+    --no-deps: the default bake's dependencies plus every server's are
+    everyone's."""
 
-    def needs(project: Path) -> tuple[object, object]:
+    def needs(project: Path) -> tuple[set[str], object]:
         meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-        return meta["dependencies"], meta["optional-dependencies"]
+        return set(meta["dependencies"]), meta["optional-dependencies"]
 
-    assert needs(pristine(context)) == needs(pristine("default"))
+    runtime, dev = needs(pristine(context))
+    default_runtime, default_dev = needs(pristine("default"))
+    assert dev == default_dev
+    assert default_runtime <= runtime
+    assert runtime - default_runtime <= set(server_requirements(pristine))
 
 
 def test_settings_yaml_parses_to_uppercase_keys(project: Path, context: str) -> None:

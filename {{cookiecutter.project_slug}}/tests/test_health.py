@@ -10,7 +10,10 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.lifecycle import add_readiness_check, readiness
+from {{ cookiecutter.project_slug }}.lifecycle import (
+    add_readiness_check,
+    readiness,
+)
 
 
 async def test_healthz_is_ok(client: Client) -> None:

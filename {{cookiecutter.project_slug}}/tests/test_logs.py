@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from {{ cookiecutter.project_slug }}.logs import (
+    SERVER_ACCESS_LOGGERS,
     SERVER_LOGGERS,
     JsonFormatter,
     RequestIdFilter,
@@ -99,9 +100,10 @@ def test_configure_logging_writes_json_lines_to_stderr(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("INFO", "json")
+    logger = logging.getLogger("{{ cookiecutter.project_slug }}")
 
-    logging.getLogger("{{ cookiecutter.project_slug }}").info("one")
-    logging.getLogger("{{ cookiecutter.project_slug }}").debug("below the level")
+    logger.info("one")
+    logger.debug("below the level")
 
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["message"] for line in lines] == ["one"]
@@ -118,9 +120,12 @@ def test_server_loggers_reach_the_root_handler_once(
     for name in SERVER_LOGGERS:
         logging.getLogger(name).info("from %s", name)
 
+    for name in SERVER_ACCESS_LOGGERS:
+        logging.getLogger(name).info("access line from %s", name)
+
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == len(SERVER_LOGGERS)
-    assert all(" INFO " in line for line in lines)
+    assert len(lines) == len(SERVER_LOGGERS)  # and no server access line
+    assert all(" INFO " in line and "access" not in line for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -58,8 +58,8 @@ async def test_one_trusted_proxy_gives_the_public_view() -> None:
     assert body["scheme"] == "https"
     assert body["host"] == "api.example.com"
     assert body["path"] == "/seen"
-    public = "https://api.example.com/api/{{ cookiecutter.project_slug }}/seen"
-    assert body["external_url"] == public
+    prefix = FORWARDED["X-Forwarded-Prefix"]
+    assert body["external_url"] == f"https://api.example.com{prefix}/seen"
 
 
 async def test_two_trusted_proxies_take_the_second_entry_from_the_right() -> None:

@@ -9,7 +9,9 @@ from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.request_context import current_request_id
+from {{ cookiecutter.project_slug }}.request_context import (
+    current_request_id,
+)
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 probe = Blueprint("probe", __name__)

@@ -35,15 +35,11 @@ REQUEST_FIELDS = (
 # Loggers that servers give handlers of their own: emptied and propagating, so
 # their records reach the root handler once. (hypercorn sets its handlers after
 # the app is imported; hypercorn.toml's logconfig_dict empties them again.)
-SERVER_LOGGERS = (
-    "hypercorn.access",
-    "hypercorn.error",
-    "uvicorn",
-    "uvicorn.access",
-    "uvicorn.error",
-    "_granian",
-    "granian.access",
-)
+SERVER_LOGGERS = ("hypercorn.error", "uvicorn", "uvicorn.error", "_granian")
+
+# The servers' access loggers are silenced: the service logs each request
+# itself (request_context.py), the same way whichever server runs it.
+SERVER_ACCESS_LOGGERS = ("hypercorn.access", "uvicorn.access", "granian.access")
 
 
 class RequestIdFilter(logging.Filter):
@@ -131,8 +127,14 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
             },
             "root": {"level": level.upper(), "handlers": ["stderr"]},
             "loggers": {
-                name: {"handlers": [], "propagate": True, "level": "NOTSET"}
-                for name in SERVER_LOGGERS
+                **{
+                    name: {"handlers": [], "propagate": True, "level": "NOTSET"}
+                    for name in SERVER_LOGGERS
+                },
+                **{
+                    name: {"handlers": [], "propagate": False}
+                    for name in SERVER_ACCESS_LOGGERS
+                },
             },
         }
     )

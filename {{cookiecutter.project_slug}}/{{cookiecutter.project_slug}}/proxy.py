@@ -39,7 +39,7 @@ class ForwardedPrefixMiddleware:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] in ("http", "websocket"):
+        if scope["type"] == "http" or scope["type"] == "websocket":
             prefix = self.trusted_prefix(scope["headers"])
             if prefix:
                 scope = scope.copy()
