@@ -110,3 +110,41 @@ def test_lowest_allowed_dependencies_pass_every_check(
 def installed_version(python_bin: Path, distribution: str) -> str:
     probe = f"import importlib.metadata as m; print(m.version({distribution!r}))"
     return check([python_bin, "-c", probe], cwd=python_bin.parent).strip()
+
+
+# Loads hypercorn.toml as hypercorn does and reports each key hypercorn's
+# Config lacks (hypercorn accepts unknown keys silently) and the loaded values.
+HYPERCORN_PROBE = """\
+import json, sys, tomllib
+from hypercorn.config import Config
+path = sys.argv[1]
+with open(path, "rb") as file:
+    keys = tomllib.load(file)
+config = Config.from_toml(path)
+unknown = [key for key in keys if not hasattr(Config, key)]
+print(json.dumps({"unknown": unknown, "bind": config.bind, "workers": config.workers,
+    "worker_class": config.worker_class, "daemon": config.daemon,
+    "umask": config.umask, "graceful_timeout": config.graceful_timeout,
+    "max_requests": config.max_requests, "jitter": config.max_requests_jitter,
+    "accesslog": config.accesslog}))
+"""
+
+
+def test_hypercorn_toml_keys_are_hypercorns_own(
+    bake: Bake, installed: Installed
+) -> None:
+    venv = installed("default", python_of("default"))
+    path = bake("default") / "hypercorn.toml"
+
+    output = check([venv / "bin" / "python", "-c", HYPERCORN_PROBE, path], path.parent)
+
+    loaded = json.loads(output)
+    assert loaded["unknown"] == []
+    assert loaded["bind"] == ["127.0.0.1:8000"]
+    assert (loaded["workers"], loaded["worker_class"]) == (1, "uvloop")
+    assert loaded["daemon"] is False
+    assert loaded["umask"] == 0o007
+    assert loaded["graceful_timeout"] == 30
+    assert loaded["max_requests"] > 0
+    assert 0 < loaded["jitter"] < loaded["max_requests"]
+    assert loaded["accesslog"] is None
