@@ -5,6 +5,7 @@ the template offers (3.13 brings Quart 0.23, older ones Quart 0.22)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import tomllib
@@ -14,8 +15,17 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from contexts import CHECK_RUNS, PYTHONS, SLUGS, python_of
-from helpers import Bake, Venv, check, load_hook, python_or_skip
+from contexts import CHECK_RUNS, PYTHONS, SERVER_CONTEXTS, SLUGS, python_of
+from helpers import (
+    Bake,
+    Venv,
+    check,
+    free_port,
+    http,
+    load_hook,
+    python_or_skip,
+    serving,
+)
 
 Installed = Callable[[str, str], Path]
 UV = Path(sys.executable).with_name("uv")
@@ -84,15 +94,30 @@ def test_no_installed_import_name_is_a_valid_slug(venv: Venv, python: str) -> No
     assert takeable == [], f"add {takeable} to RESERVED_NAMES in the pre-gen hook"
 
 
-def test_lowest_allowed_dependencies_pass_every_check(
-    bake: Bake, tmp_path_factory: pytest.TempPathFactory
+LOWEST_RUNS = [
+    (server, context, PYTHONS[0] if context == "default" else python_of(context))
+    for server, context in SERVER_CONTEXTS.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("server", "context", "python"),
+    LOWEST_RUNS,
+    ids=[f"{server}-py{python}" for server, _, python in LOWEST_RUNS],
+)
+def test_lowest_allowed_dependencies_pass_every_check_and_serve(
+    bake: Bake,
+    tmp_path_factory: pytest.TempPathFactory,
+    server: str,
+    context: str,
+    python: str,
 ) -> None:
     """The lower bounds are true: with the oldest release each bound allows
-    (uv's lowest-direct resolution) on the oldest Python, the default bake
-    passes its own tests, lint and type check."""
-    interpreter = python_or_skip(PYTHONS[0])
-    project = bake("default")
-    venv = tmp_path_factory.mktemp("venv-lowest")
+    (uv's lowest-direct resolution), each asgi_server's bake passes its own
+    tests, lint and type check, and `make serve` answers."""
+    interpreter = python_or_skip(python)
+    project = bake(context)
+    venv = tmp_path_factory.mktemp(f"venv-lowest-{server}")
     python_bin = venv / "bin" / "python"
     check([UV, "venv", "--quiet", "--python", interpreter, venv], cwd=venv)
     lowest = ["--resolution", "lowest-direct", "--editable", f"{project}[dev]"]
@@ -101,10 +126,21 @@ def test_lowest_allowed_dependencies_pass_every_check(
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     meta = pyproject["project"]
     for requirement in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
-        name, lowest = re.fullmatch(r"([\w-]+)>=([\w.]+),<.*", requirement).groups()
-        assert Version(installed_version(python_bin, name)) == Version(lowest)
+        match = re.fullmatch(r"([\w-]+)(?:\[[\w,]+\])?>=([\w.]+),<.*", requirement)
+        assert match, requirement
+        name, lowest_version = match.groups()
+        assert Version(installed_version(python_bin, name)) == Version(lowest_version)
 
     make(project, venv, "test", "lint", "typecheck")
+    port = free_port()
+    with serving(
+        ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"],
+        cwd=project,
+        env={**os.environ, "PATH": os.environ["PATH"]},
+        log=venv / "serve.log",
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    ):
+        assert http(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
 
 
 def installed_version(python_bin: Path, distribution: str) -> str:
