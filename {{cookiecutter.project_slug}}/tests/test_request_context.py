@@ -1,15 +1,18 @@
 """Request IDs on every response and log line, and one access line a request."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from quart import Blueprint, abort
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }} import create_app, request_context
 from {{ cookiecutter.project_slug }}.request_context import (
+    RequestContextMiddleware,
     current_request_id,
 )
 from {{ cookiecutter.project_slug }}.views import blueprints
@@ -120,3 +123,72 @@ async def test_no_access_line_above_info(
     await probe_client.get("/request-id")
 
     assert not [r for r in caplog.records if r.name.endswith(".access")]
+
+
+# The body-wait, at the ASGI level: an app that answers at once, without
+# reading the request body, and a client that sends that body slowly.
+SCOPE: dict[str, Any] = {
+    "type": "http",
+    "method": "POST",
+    "path": "/",
+    "headers": [],
+    "client": ("192.0.2.1", 5000),
+}
+
+
+async def answer_at_once(scope: Any, receive: Any, send: Any) -> None:
+    async def read_everything() -> None:  # as Quart does, in the background
+        while (await receive()).get("more_body"):
+            pass
+
+    reader = asyncio.create_task(read_everything())
+    await send({"type": "http.response.start", "status": 405, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}", "more_body": False})
+    reader.cancel()
+
+
+async def run_slow_upload(chunks: int) -> list[str]:
+    events: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        sent = len([e for e in events if e.startswith("chunk")])
+        events.append(f"chunk {sent + 1}")
+        more = sent + 1 < chunks
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": more}
+
+    async def send(message: dict[str, Any]) -> None:
+        events.append(message["type"])
+
+    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
+    await middleware(SCOPE, receive, send)  # type: ignore[arg-type]
+    return events
+
+
+async def test_the_response_ends_after_the_request_body_has_arrived() -> None:
+    events = await run_slow_upload(chunks=5)
+
+    assert events.index("http.response.body") > events.index("chunk 5")
+
+
+async def test_a_body_that_never_ends_delays_the_answer_boundedly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(request_context, "BODY_WAIT", 0.05)
+
+    async def never_done() -> dict[str, Any]:
+        await asyncio.sleep(0.01)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
+    await asyncio.wait_for(
+        middleware(SCOPE, never_done, send),  # type: ignore[arg-type]
+        timeout=5,
+    )
+
+    assert sent == ["http.response.start", "http.response.body"]

@@ -7,6 +7,13 @@ the request runs (see logs.py). When the response has been sent, one access
 line is logged with the method, path (without the query string, which may
 carry secrets), status, duration and client address.
 
+It also holds back the end of a response until the request body has
+arrived (Quart reads it in the background, up to MAX_CONTENT_LENGTH; at most
+BODY_WAIT seconds): hypercorn and granian close the connection when a
+response ends before its request body has been read, and a gateway still
+sending that body (a large POST answered 404, 405 or 401) then gives its
+client a 502 instead of the service's answer.
+
 It is a middleware rather than before/after_request hooks so that it sees
 every response, also those Quart makes before or after the hooks run, and
 times the whole request. Put it inside proxy handling (see proxy.py), which
@@ -15,17 +22,20 @@ sets the client address it logs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import uuid
 from collections.abc import Iterable
+from contextlib import suppress
 from contextvars import ContextVar
 
 # Quart's own dependency, hypercorn, names the ASGI types (whichever server runs).
 from hypercorn.typing import (
     ASGIFramework,
     ASGIReceiveCallable,
+    ASGIReceiveEvent,
     ASGISendCallable,
     ASGISendEvent,
     HTTPScope,
@@ -34,6 +44,7 @@ from hypercorn.typing import (
 
 REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+BODY_WAIT = 5.0
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -73,6 +84,13 @@ class RequestContextMiddleware:
         status = 500  # what the server answers if the app sends nothing
 
         id_bytes = request_id.encode("ascii")
+        body_received = asyncio.Event()
+
+        async def receive_body() -> ASGIReceiveEvent:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                body_received.set()
+            return message
 
         async def send_with_request_id(message: ASGISendEvent) -> None:
             nonlocal status
@@ -82,10 +100,17 @@ class RequestContextMiddleware:
                     *message["headers"],
                     (REQUEST_ID_HEADER, id_bytes),
                 ]
+            elif (
+                message["type"] == "http.response.body"
+                and not message.get("more_body")
+                and not body_received.is_set()
+            ):
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(body_received.wait(), BODY_WAIT)
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_request_id)
+            await self.app(scope, receive_body, send_with_request_id)
         finally:
             if self.access_logger.isEnabledFor(logging.INFO):
                 self._log_access(scope, request_id, status, started)

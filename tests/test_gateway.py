@@ -1,0 +1,355 @@
+"""Two baked services behind a real nginx, wired with their own deploy files.
+
+The deployment the template is for: one nginx gateway, each service on its own
+unix socket (`make serve BIND=unix:...`) trusting one proxy hop, routed by
+path: /api/my_service/ and /api/zurich_payments_api/. nginx and both services
+start once for the module. Also: the systemd unit runs exactly what
+`make serve` runs, for every asgi_server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shlex
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contexts import SERVER_CONTEXTS, SLUGS, python_of
+from gateway import (
+    Gateway,
+    Route,
+    burst,
+    configure,
+    fetch,
+    nginx_or_skip,
+    running,
+    wait_for_socket,
+)
+from helpers import Bake, Reply, Server, check, serving
+
+Installed = Callable[[str, str], Path]
+
+# Two bakes with different slugs (both hypercorn); the second gets stopped.
+FRONT, BACK = "default", "proprietary-awkward"
+SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+@dataclass
+class Service:
+    """A baked service served by `make serve` on a unix socket, which a test
+    may stop and start again."""
+
+    slug: str
+    project: Path
+    venv: Path
+    socket: Path
+    logs: Path
+    starts: int = 0
+    server: Server | None = None
+    _running: ExitStack = field(default_factory=ExitStack)
+
+    def start(self) -> None:
+        env = {**os.environ, f"{self.slug.upper()}_TRUSTED_PROXY_HOPS": "1"}
+        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env['PATH']}"
+        env.pop("QUART_SETTINGS", None)
+        self.starts += 1
+        args = ["make", "serve", f"BIND=unix:{self.socket}", f"VENV={self.venv}"]
+        log = self.logs / f"{self.slug}-{self.starts}.log"
+        self.server = self._running.enter_context(
+            serving(args, cwd=self.project, env=env, log=log)
+        )
+        try:
+            wait_for_socket(self.server, self.socket)
+        except AssertionError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self._running.close()
+
+    def output(self) -> str:
+        """What the service has logged since it last started."""
+        assert self.server is not None
+        return self.server.output()
+
+    def access_line(self, request_id: str, timeout: float = 5) -> dict[str, Any]:
+        """The access line the service logged for `request_id`; it is written
+        once the response is sent, so it may lag the response a little."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.output()
+            for record in json_lines(output):
+                if (
+                    record.get("logger") == f"{self.slug}.access"
+                    and record.get("request_id") == request_id
+                ):
+                    return record
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no access line for {request_id}:\n{output}")
+            time.sleep(0.05)
+
+
+def json_lines(output: str) -> Iterator[dict[str, Any]]:
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+@dataclass
+class Stack:
+    gateway: Gateway
+    services: dict[str, Service]
+
+    def gateway_log_line(self, request_id: str, timeout: float = 5) -> str:
+        """nginx's access line for its $request_id (written after the response)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.gateway.access_log.read_text()
+            for line in log.splitlines():
+                if line.startswith(f"{request_id} "):
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no gateway line for {request_id}:\n{log}")
+            time.sleep(0.05)
+
+    def get(self, path: str, request_id: str | None = None) -> Reply:
+        headers = {} if request_id is None else {"X-Request-ID": request_id}
+        return self.request("GET", path, headers)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+    ) -> Reply:
+        """One request through the gateway, on a connection of its own."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.gateway.port, timeout=10
+        )
+        return fetch(connection, path, method, headers, body)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    bake: Bake, installed: Installed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    nginx = nginx_or_skip()
+    root = tmp_path_factory.mktemp("gateway")
+    services = {
+        SLUGS[context]: Service(
+            slug=SLUGS[context],
+            project=bake(context),
+            venv=installed(context, python_of(context)),
+            socket=root / f"{SLUGS[context]}.sock",
+            logs=root,
+        )
+        for context in (FRONT, BACK)
+    }
+    routes = [
+        Route(service.slug, service.project / "deploy" / "nginx", service.socket)
+        for service in services.values()
+    ]
+    gateway = configure(nginx, root / "nginx", routes)
+    with ExitStack() as cleanup:
+        for service in services.values():
+            cleanup.callback(service.stop)
+            service.start()
+        cleanup.enter_context(running(gateway))
+        yield Stack(gateway, services)
+
+
+def assert_json_error(reply: Reply, status: int, name: str) -> dict[str, Any]:
+    """The error shape the service and the gateway share."""
+    assert reply.status == status, reply
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert body.keys() == {"error", "status", "message"}
+    assert (body["error"], body["status"]) == (name, status)
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    return dict(body)
+
+
+def new_id() -> str:
+    return f"gateway-test-{uuid.uuid4()}"
+
+
+def test_nginx_accepts_the_generated_config(stack: Stack) -> None:
+    result = stack.gateway.test_config()
+
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+@pytest.mark.parametrize("slug", [SLUGS[FRONT], SLUGS[BACK]])
+def test_each_route_reaches_its_own_service(stack: Stack, slug: str) -> None:
+    request_id = new_id()
+
+    reply = stack.get(f"/api/{slug}/", request_id)
+
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {}
+    assert stack.services[slug].access_line(request_id)["status"] == 200
+
+
+def test_the_prefix_is_stripped_before_the_service(stack: Stack) -> None:
+    health = stack.get("/api/my_service/healthz")
+    missing = stack.get("/api/my_service/no/such/thing")
+
+    assert (health.status, health.json()) == (200, {"status": "ok"})
+    assert_json_error(missing, 404, "Not Found")
+    # The service's own 404, not nginx's: the service logged it.
+    line = stack.services["my_service"].access_line(missing.headers["x-request-id"])
+    assert line["status"] == 404
+
+
+def test_the_route_without_its_slash_is_redirected_to_it(stack: Stack) -> None:
+    reply = stack.get("/api/my_service")
+
+    assert reply.status == 301
+    assert reply.headers["location"].endswith("/api/my_service/")
+
+
+@pytest.mark.parametrize("forwarded_for", [None, "6.6.6.6"], ids=["plain", "spoofed"])
+def test_the_service_sees_the_client_address(
+    stack: Stack, forwarded_for: str | None
+) -> None:
+    request_id = new_id()
+    headers = {"X-Request-ID": request_id}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+
+    stack.request("GET", "/api/my_service/", headers)
+
+    line = stack.services["my_service"].access_line(request_id)
+    assert line["remote_addr"] == "127.0.0.1"
+    assert {"method", "path", "status", "duration_ms"} <= line.keys()
+
+
+def test_a_callers_request_id_goes_through_both_ways(stack: Stack) -> None:
+    request_id = new_id()
+
+    reply = stack.get("/api/my_service/", request_id)
+
+    assert reply.headers["x-request-id"] == request_id
+    line = stack.services["my_service"].access_line(request_id)
+    assert (line["method"], line["status"]) == ("GET", 200)
+
+
+@pytest.mark.parametrize("sent", [None, "not a sane id!"], ids=["absent", "insane"])
+def test_without_a_usable_request_id_the_gateways_is_used(
+    stack: Stack, sent: str | None
+) -> None:
+    headers = {} if sent is None else {"X-Request-ID": sent}
+
+    reply = stack.request("GET", "/api/my_service/", headers)
+
+    given = reply.headers["x-request-id"]
+    assert given != sent
+    # The one ID in both logs: the gateway's $request_id, used by the service.
+    assert stack.gateway_log_line(given).endswith('200 "GET /api/my_service/ HTTP/1.1"')
+    stack.services["my_service"].access_line(given)
+
+
+def test_a_stopped_service_is_a_json_502_while_the_other_answers(
+    stack: Stack,
+) -> None:
+    back = stack.services[SLUGS[BACK]]
+    back.stop()
+    try:
+        down = stack.get(f"/api/{back.slug}/")
+        other = stack.get("/api/my_service/")
+    finally:
+        back.start()
+    again = stack.get(f"/api/{back.slug}/")
+
+    body = assert_json_error(down, 502, "Bad Gateway")
+    assert back.slug in body["message"]
+    assert SANE_ID.fullmatch(down.headers["x-request-id"])
+    assert other.status == 200
+    assert again.status == 200  # nginx reconnects once the service is back
+
+
+LIMIT = 1048576  # MAX_CONTENT_LENGTH in settings.yml, and the snippet's 1m
+
+
+def test_a_body_over_the_limit_is_refused_by_nginx_as_json(stack: Stack) -> None:
+    refused, later = new_id(), new_id()
+    service = stack.services["my_service"]
+
+    reply = stack.request(
+        "POST", "/api/my_service/", {"X-Request-ID": refused}, b"x" * 2 * LIMIT
+    )
+
+    assert_json_error(reply, 413, "Request Entity Too Large")
+    assert reply.headers["x-request-id"] == refused
+    # nginx's answer: the service, which logs in order, never saw the request.
+    stack.get("/api/my_service/", later)
+    service.access_line(later)
+    assert refused not in service.output()
+
+
+def test_a_body_at_the_limit_gets_the_services_own_answer(stack: Stack) -> None:
+    # The route is GET-only, so the service answers 405 without reading the
+    # body. Whether the gateway then relays that 405 or turns it into a 502
+    # (the service closed while nginx was still sending) is a race: try often.
+    replies = [
+        stack.request("POST", "/api/my_service/", {}, b"x" * LIMIT) for _ in range(20)
+    ]
+
+    assert Counter(reply.status for reply in replies) == {405: 20}
+    assert_json_error(replies[0], 405, "Method Not Allowed")
+
+
+def test_a_burst_through_the_gateway_has_no_errors(stack: Stack) -> None:
+    result = burst(f"{stack.gateway.url}/api/my_service/", connections=64, seconds=3)
+
+    assert result.requests > 0, result.output
+    assert result.non_2xx_3xx == 0, result.output
+    assert result.socket_errors == 0, result.output
+
+
+def commands(text: str, prefixes: tuple[str, ...] = ("",)) -> list[list[str]]:
+    """The command lines of a Makefile recipe or unit file that start with one
+    of `prefixes` (which are dropped), `\\`-newline continuations joined."""
+    lines = text.replace("\\\n", " ").splitlines()
+    return [
+        shlex.split(line.removeprefix(prefix))
+        for line in lines
+        for prefix in prefixes
+        if line.strip() and line.startswith(prefix)
+    ]
+
+
+@pytest.mark.parametrize("server", list(SERVER_CONTEXTS))
+def test_the_systemd_unit_runs_what_make_serve_runs(
+    pristine: Bake, server: str
+) -> None:
+    context = SERVER_CONTEXTS[server]
+    project = pristine(context)
+    slug = SLUGS[context]
+    make_args = [f"BIND=unix:/run/{slug}/{slug}.sock", "WORKERS=2"]
+    make_args.append(f"VENV=/srv/{slug}/.venv")
+    unit = (project / "deploy" / "systemd" / f"{slug}.service").read_text()
+
+    make = check(["make", "-n", "serve", *make_args], cwd=project)
+
+    started = commands(unit, ("ExecStartPre=", "ExecStart="))
+    assert started == commands(make)
