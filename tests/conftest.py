@@ -20,6 +20,12 @@ from cookiecutter.main import cookiecutter
 from contexts import CONTEXTS, SLUGS, server_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
+# `make test` runs this suite: without this, every make the tests run would
+# see itself as a sub-make (MAKELEVEL) and print "Entering directory" lines,
+# unlike the make a user runs.
+for _variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+    os.environ.pop(_variable, None)
+
 
 @pytest.fixture(scope="session")
 def cookiecutter_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
