@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from contextlib import suppress
 from contextvars import ContextVar
@@ -62,7 +62,15 @@ def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
             if SANE_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, and cheaper
+
+
+def has_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether the request announces a body (GET and HEAD usually do not)."""
+    return any(
+        name == b"transfer-encoding" or (name == b"content-length" and value != b"0")
+        for name, value in headers
+    )
 
 
 class RequestContextMiddleware:
@@ -82,15 +90,11 @@ class RequestContextMiddleware:
         token = _request_id.set(request_id)
         started = time.perf_counter()
         status = 500  # what the server answers if the app sends nothing
-
         id_bytes = request_id.encode("ascii")
-        body_received = asyncio.Event()
-
-        async def receive_body() -> ASGIReceiveEvent:
-            message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body"):
-                body_received.set()
-            return message
+        body_received: asyncio.Event | None = None
+        if has_body(scope["headers"]):
+            body_received = asyncio.Event()
+            receive = self._tracking(receive, body_received)
 
         async def send_with_request_id(message: ASGISendEvent) -> None:
             nonlocal status
@@ -101,20 +105,35 @@ class RequestContextMiddleware:
                     (REQUEST_ID_HEADER, id_bytes),
                 ]
             elif (
-                message["type"] == "http.response.body"
+                body_received is not None
+                and message["type"] == "http.response.body"
                 and not message.get("more_body")
-                and not body_received.is_set()
             ):
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(body_received.wait(), BODY_WAIT)
+                    async with asyncio.timeout(BODY_WAIT):
+                        await body_received.wait()
             await send(message)
 
         try:
-            await self.app(scope, receive_body, send_with_request_id)
+            await self.app(scope, receive, send_with_request_id)
         finally:
             if self.access_logger.isEnabledFor(logging.INFO):
                 self._log_access(scope, request_id, status, started)
             _request_id.reset(token)
+
+    @staticmethod
+    def _tracking(
+        receive: ASGIReceiveCallable, body_received: asyncio.Event
+    ) -> ASGIReceiveCallable:
+        """`receive`, setting `body_received` once the whole body has come."""
+
+        async def receive_body() -> ASGIReceiveEvent:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                body_received.set()
+            return message
+
+        return receive_body
 
     def _log_access(
         self, scope: HTTPScope, request_id: str, status: int, started: float
