@@ -46,7 +46,7 @@ test: bootstrap system-packages ## Run the whole template suite (bakes, checks a
 	$(BIN)/python -m pytest
 
 bench: bootstrap system-packages ## Benchmark the baked service against bare Quart and FastAPI (prints figures)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --markdown docs/performance.md
 
 clean: ## Remove .venv and .demo/
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis .ruff_cache

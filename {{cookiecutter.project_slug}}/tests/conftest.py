@@ -34,8 +34,10 @@ def client(app: Quart) -> Client:
 
 
 @pytest.fixture
-def restore_logging() -> Iterator[None]:
+def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Undo configure_logging (which asgi.py runs) after the test."""
+    for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, switch, getattr(logging, switch))
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     yield

@@ -2,12 +2,17 @@
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from quart import Blueprint, request, url_for
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.proxy import (
+    ProxyHeadersMiddleware,
+    rewritten,
+)
 from {{ cookiecutter.project_slug }}.settings import SettingsError
 from {{ cookiecutter.project_slug }}.views import blueprints
 
@@ -64,6 +69,32 @@ async def test_one_trusted_proxy_gives_the_public_view() -> None:
 
 async def test_two_trusted_proxies_take_the_second_entry_from_the_right() -> None:
     assert (await seen_with(2))["remote_addr"] == "6.6.6.6"
+
+
+async def test_a_trusted_proxy_that_sent_no_headers_changes_nothing() -> None:
+    app = create_app(blueprints=[*blueprints, seen], TRUSTED_PROXY_HOPS=1)
+    async with app.test_app():
+        response = await app.test_client().get("/seen")
+
+    body = await response.get_json()
+    assert (body["remote_addr"], body["scheme"]) == ("<local>", "http")
+
+
+def test_repeated_headers_count_as_entries() -> None:
+    middleware = ProxyHeadersMiddleware(create_app(), trusted_hops=2)
+    headers = [
+        (b"x-forwarded-for", b"198.51.100.1"),
+        (b"x-forwarded-for", b"198.51.100.2, 10.0.0.1"),
+        (b"x-forwarded-proto", b"https"),  # one entry: too few for 2 hops
+    ]
+
+    assert middleware.trusted_values(headers) == {"for": "198.51.100.2"}
+
+
+def test_a_websocket_behind_https_is_wss() -> None:
+    scope: Any = {"type": "websocket", "scheme": "ws", "headers": []}
+
+    assert rewritten(scope, {"proto": "HTTPS"})["scheme"] == "wss"
 
 
 async def test_a_prefix_must_be_a_path() -> None:
