@@ -45,8 +45,8 @@ system-packages: ## Install nginx and wrk with apt-get when they are missing
 test: bootstrap system-packages ## Run the whole template suite (bakes, checks and serves real projects)
 	$(BIN)/python -m pytest
 
-bench: bootstrap system-packages ## Benchmark the baked service against bare Quart and FastAPI (prints figures)
+bench: bootstrap system-packages ## Benchmark the service against bare Quart and FastAPI, and per layer; rewrites docs/performance.md's figures
 	$(BIN)/python bench/run.py --markdown docs/performance.md
 
-clean: ## Remove .venv and .demo/
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis .ruff_cache
+clean: ## Remove .venv, .demo/ and the benchmark's bench/.venv
+	rm -rf $(VENV) $(DEMO_DIR) bench/.venv .pytest_cache .hypothesis .ruff_cache

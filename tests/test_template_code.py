@@ -1,5 +1,6 @@
-"""The template's own Python (hooks, filters, this suite) is as tidy as the
-code it bakes: ruff check and ruff format, with ruff.toml at the root."""
+"""The template's own Python (hooks, filters, this suite, the benchmark) is
+as tidy as the code it bakes: ruff check and ruff format, with ruff.toml at
+the root."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from helpers import TEMPLATE_DIR, run
 
 RUFF = Path(sys.executable).with_name("ruff")
-SOURCES = ["hooks", "local_extensions.py", "tests"]
+SOURCES = ["bench", "hooks", "local_extensions.py", "tests"]
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])

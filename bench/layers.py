@@ -1,0 +1,355 @@
+"""What each layer of the baked service costs per request, in one process.
+
+No server, no sockets: each app variant is called through ASGI by a minimal
+driver (a scope, a `receive` that gives the request and then waits as a
+server's does until the client goes, a `send` that checks the answer), one
+request per task as servers run them, and its CPU time per request is taken.
+That isolates what the template adds from the server's own cost, which
+`bench/run.py` measures served.
+
+The variants, each adding one layer to the one before:
+
+1. the bare Quart app (`bench/apps/bare_quart.py`);
+2. the baked app with its ASGI middleware taken off (health routes, error
+   handlers, lifecycle, settings);
+3. the baked `create_app()` as built, with `configure_logging("WARNING",
+   "json")`: the access line is dropped at the level check, as with
+   `<SLUG>_LOG_LEVEL=WARNING`;
+4. the same after `configure_logging("INFO", "json")`, stderr a file: the
+   access line on, as shipped;
+5. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
+   -Prefix, which the app does not trust (`TRUSTED_PROXY_HOPS: 0`);
+6. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
+   applied: as `deploy/` runs it.
+
+Variants 1-3 run first, their passes interleaved, then 4-6 with logging at
+INFO. Logging is configured before any app runs, as asgi.py does: a Quart app
+whose logger finds no handler adds its own (a queue and a thread) on first
+use, and every later line would go through both. The event loop is uvloop's,
+as under the template's servers. Each figure is the least CPU time per
+request (process time, so a logging thread would count too) over the passes.
+
+Run with the benchmark's virtualenv and a bake of the template:
+
+    bench/.venv/bin/python bench/layers.py --bake <bake>/my_service
+
+`bench/run.py` runs it after the served measurements and puts its table in
+the generated block of docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+APPS = Path(__file__).resolve().parent / "apps"
+
+Message = dict[str, Any]
+App = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+def forwarded_headers(slug: str) -> list[tuple[bytes, bytes]]:
+    """What the deploy/nginx gateway adds (as bench/run.py's wrk sends them)."""
+    return [
+        (b"x-forwarded-for", b"203.0.113.7"),
+        (b"x-forwarded-proto", b"https"),
+        (b"x-forwarded-host", b"example.com"),
+        (b"x-forwarded-prefix", f"/api/{slug}".encode()),
+    ]
+
+
+def http_scope(headers: Sequence[tuple[bytes, bytes]] = ()) -> Message:
+    """A `GET /` scope as a server makes it for wrk's request."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1:8000"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "extensions": {},
+    }
+
+
+class Exchange:
+    """One request's receive and send."""
+
+    __slots__ = ("delivered", "done", "status")
+
+    def __init__(self) -> None:
+        self.delivered = False
+        self.status = 0
+        self.done = False
+
+    async def receive(self) -> Message:
+        if not self.delivered:
+            self.delivered = True
+            return REQUEST
+        # Nothing more until the client goes: the app cancels this wait.
+        await asyncio.get_running_loop().create_future()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            self.done = True
+
+
+async def one_request(app: App, scope: Message) -> Exchange:
+    exchange = Exchange()
+    await app(dict(scope), exchange.receive, exchange.send)
+    return exchange
+
+
+class Lifespan:
+    """The ASGI lifespan protocol, as a server runs it around serving."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.outbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        await self.app(scope, self.inbox.get, self.outbox.put)
+
+    async def _step(self, event: str) -> None:
+        await self.inbox.put({"type": f"lifespan.{event}"})
+        answer = await self.outbox.get()
+        if answer["type"] != f"lifespan.{event}.complete":
+            raise RuntimeError(f"lifespan {event}: {answer}")
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+        await self._step("startup")
+
+    async def stop(self) -> None:
+        await self._step("shutdown")
+        if self.task is not None:
+            await self.task
+
+
+@dataclass
+class Variant:
+    label: str
+    app: App
+    scope: Message
+    best: float = float("inf")  # CPU seconds per request
+    lifespan: Lifespan | None = field(default=None, repr=False)
+
+
+async def check(variant: Variant) -> None:
+    """The variant answers GET / with a 200 and a complete body."""
+    exchange = await asyncio.create_task(one_request(variant.app, variant.scope))
+    if exchange.status != 200 or not exchange.done:
+        raise SystemExit(
+            f"layers: {variant.label} answered {exchange.status}"
+            f" ({'complete' if exchange.done else 'incomplete'})"
+        )
+
+
+async def one_pass(variant: Variant, count: int) -> None:
+    """`count` requests, one task each; keep the best CPU time per request."""
+    loop = asyncio.get_running_loop()
+    app, scope = variant.app, variant.scope
+    started = time.process_time()
+    for _ in range(count):
+        await loop.create_task(one_request(app, scope))
+    spent = (time.process_time() - started) / count
+    variant.best = min(variant.best, spent)
+
+
+async def measure(variants: list[Variant], count: int, passes: int) -> None:
+    """Start each variant, warm it up, then interleave the passes."""
+    for variant in variants:
+        variant.lifespan = Lifespan(variant.app)
+        await variant.lifespan.start()
+        await check(variant)
+        await one_pass(variant, max(count // 5, 1))  # warm-up, not kept
+        variant.best = float("inf")
+    for number in range(passes):
+        for variant in variants if number % 2 == 0 else variants[::-1]:
+            await one_pass(variant, count)
+    for variant in variants:
+        assert variant.lifespan is not None
+        await variant.lifespan.stop()
+
+
+def run(work: Coroutine[Any, Any, None]) -> None:
+    """On uvloop, as the template's servers run the app, when it is there."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(work)
+    else:
+        uvloop.run(work)
+
+
+def without_service_environment(slug: str) -> None:
+    """Settings come from the packaged defaults only, as bench/run.py serves."""
+    os.environ.pop("QUART_SETTINGS", None)
+    for name in list(os.environ):
+        if name.startswith(f"{slug.upper()}_"):
+            del os.environ[name]
+
+
+@contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 2 (and so sys.stderr) at `path`, as a server's
+    stderr is a file or the journal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as target:
+        os.dup2(target.fileno(), 2)
+    try:
+        yield
+    except BaseException:
+        restore(saved)
+        tail = path.read_text(errors="replace").splitlines()[-30:]
+        print("\n".join(["layers: stderr until then:", *tail]), file=sys.stderr)
+        raise
+    else:
+        restore(saved)
+
+
+def restore(saved: int) -> None:
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+
+
+def access_lines(log: Path, slug: str) -> int:
+    """The access lines in the log so far."""
+    count = 0
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        count += isinstance(record, dict) and record.get("logger") == f"{slug}.access"
+    return count
+
+
+def table(variants: list[Variant], count: int, passes: int, lines: int) -> str:
+    rows = [
+        "| layer | µs per request | added |",
+        "|---|--:|--:|",
+    ]
+    previous: float | None = None
+    for variant in variants:
+        micros = variant.best * 1e6
+        added = "" if previous is None else f"{micros - previous:+.0f}"
+        rows.append(f"| {variant.label} | {micros:.0f} | {added} |")
+        previous = micros
+    return (
+        "\n".join(rows)
+        + f"\n\nIn one process, no server: {count:,} `GET /` a pass through a"
+        f" minimal ASGI driver, the least CPU time per request of {passes}"
+        f" passes; {lines:,} access lines written by variants 4-6.\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bake",
+        type=Path,
+        required=True,
+        help="a baked project (the directory holding its package)",
+    )
+    parser.add_argument("--requests", type=int, default=3000, help="per pass")
+    parser.add_argument("--passes", type=int, default=5)
+    args = parser.parse_args(argv)
+    project = args.bake.resolve()
+    slug = project.name
+    if not (project / slug / "app.py").exists():
+        parser.error(f"{project} holds no package {slug}/ with app.py")
+    without_service_environment(slug)
+    sys.path[:0] = [str(project), str(APPS)]
+
+    bare = importlib.import_module("bare_quart").app
+    create_app = importlib.import_module(f"{slug}.app").create_app
+    configure_logging = importlib.import_module(f"{slug}.logs").configure_logging
+
+    with tempfile.TemporaryDirectory(prefix="bench-layers-") as temporary:
+        log = Path(temporary) / "stderr.log"
+        with stderr_to(log):
+            # Configured first, as asgi.py does: an app whose logger finds no
+            # handler gets Quart's own (a queue and a thread) on first use.
+            configure_logging("WARNING", "json")
+            stripped = create_app()
+            del stripped.asgi_app  # the middleware set on it: Quart's own again
+            plain = http_scope()
+            quiet = [
+                Variant("bare Quart app", bare, plain),
+                Variant(
+                    "baked app without its ASGI middleware (routes, error handlers,"
+                    " lifecycle, settings)",
+                    stripped,
+                    plain,
+                ),
+                Variant(
+                    "+ request-context middleware, access line off (`LOG_LEVEL`"
+                    " WARNING)",
+                    create_app(),
+                    plain,
+                ),
+            ]
+            run(measure(quiet, args.requests, args.passes))
+            if access_lines(log, slug):
+                raise SystemExit("layers: access lines written at LOG_LEVEL WARNING")
+            configure_logging("INFO", "json")
+            loud = [
+                Variant(
+                    "+ the JSON access line (`LOG_LEVEL` INFO, stderr a file):"
+                    " **as shipped**",
+                    create_app(),
+                    plain,
+                ),
+                Variant(
+                    "+ X-Forwarded-For, -Proto, -Host and -Prefix sent, not"
+                    " trusted (`TRUSTED_PROXY_HOPS` 0)",
+                    create_app(),
+                    http_scope(forwarded_headers(slug)),
+                ),
+                Variant(
+                    "+ `TRUSTED_PROXY_HOPS=1`: the headers applied, **as deploy/"
+                    " runs it**",
+                    create_app(TRUSTED_PROXY_HOPS=1),
+                    http_scope(forwarded_headers(slug)),
+                ),
+            ]
+            run(measure(loud, args.requests, args.passes))
+            written = access_lines(log, slug)
+    if not written:
+        raise SystemExit("layers: no access line written at LOG_LEVEL INFO")
+    print(table(quiet + loud, args.requests, args.passes, written), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
