@@ -197,6 +197,15 @@ def test_nginx_accepts_the_generated_config(stack: Stack) -> None:
     assert "test is successful" in result.stderr
 
 
+def test_the_sockets_are_for_the_owner_and_the_gateways_group(stack: Stack) -> None:
+    # hypercorn.toml's umask: the gateway reaches the socket through the
+    # group it shares with the service (deploy/systemd), others cannot.
+    for service in stack.services.values():
+        mode = service.socket.stat().st_mode & 0o777
+        assert mode & 0o660 == 0o660, oct(mode)
+        assert mode & 0o007 == 0, oct(mode)
+
+
 @pytest.mark.parametrize("slug", [SLUGS[FRONT], SLUGS[BACK]])
 def test_each_route_reaches_its_own_service(stack: Stack, slug: str) -> None:
     request_id = new_id()
