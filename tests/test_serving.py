@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from contexts import PYTHONS, SERVER_CONTEXTS, answer, python_of
-from helpers import Bake, Reply, free_port, http, run, serving
+from helpers import Bake, Reply, free_port, http, run, serve_command, serving
 
 Installed = Callable[[str, str], Path]
 
@@ -177,3 +177,25 @@ def test_bad_settings_file_stops_startup_naming_it(
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert f"SettingsError: settings file {bad} is not valid YAML" in output
+
+
+BINDS = {
+    "127.0.0.1:8000": ["--host", "127.0.0.1", "--port", "8000"],
+    "0.0.0.0:8080": ["--host", "0.0.0.0", "--port", "8080"],
+    "[::1]:9000": ["--host", "::1", "--port", "9000"],
+    "unix:/run/svc/svc.sock": ["--uds", "/run/svc/svc.sock"],
+}
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+@pytest.mark.parametrize("bind", list(BINDS))
+def test_bind_is_taken_apart_for_servers_without_a_bind_option(
+    pristine: Bake, server: str, bind: str
+) -> None:
+    project = pristine(SERVER_CONTEXTS[server])
+
+    command = serve_command(project, Path("/venv"), BIND=bind).split()
+
+    flags = BINDS[bind]
+    found = [i for i in range(len(command)) if command[i : i + len(flags)] == flags]
+    assert found, command
