@@ -91,6 +91,15 @@ def test_repeated_headers_count_as_entries() -> None:
     assert middleware.trusted_values(headers) == {"for": "198.51.100.2"}
 
 
+def test_a_prefix_without_raw_path_in_the_scope() -> None:
+    scope: Any = {"type": "http", "path": "/items", "headers": []}
+
+    done = rewritten(scope, {"prefix": "/api/svc/"})
+
+    assert (done["root_path"], done["path"]) == ("/api/svc", "/api/svc/items")
+    assert done["raw_path"] == b"/api/svc/items"
+
+
 def test_a_websocket_behind_https_is_wss() -> None:
     scope: Any = {"type": "websocket", "scheme": "ws", "headers": []}
 

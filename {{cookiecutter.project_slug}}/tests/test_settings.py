@@ -171,3 +171,25 @@ def test_an_int_may_stand_for_a_float_default(
     loaded = settings.load_settings(overrides={"TIMEOUT_SECONDS": 3})
 
     assert loaded["TIMEOUT_SECONDS"] == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("LOG_LEVEL", "LOUD", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LOG_LEVEL", None, "one of DEBUG"),
+        ("LOG_FORMAT", "xml", "json or text"),
+        ("TRUSTED_PROXY_HOPS", -1, "a whole number, 0 or more"),
+        ("READINESS_TIMEOUT", 0, "a number of seconds above 0"),
+        ("READINESS_TIMEOUT", None, "a number of seconds above 0"),
+    ],
+)
+def test_serving_settings_outside_their_rule_stop_startup(
+    key: str, value: Any, rule: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"setting {key} = .* must be {rule}"):
+        create_app(**{key: value})
+
+
+def test_log_level_is_case_blind() -> None:
+    assert create_app(LOG_LEVEL="debug").config["LOG_LEVEL"] == "debug"

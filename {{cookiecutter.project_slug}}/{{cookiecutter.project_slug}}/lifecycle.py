@@ -78,34 +78,50 @@ def add_readiness_check(app: Quart, name: str, check: ReadinessCheck) -> None:
     readiness(app).checks[name] = check
 
 
+class DrainOnSigterm:
+    """The SIGTERM handler while the app serves (see the module docstring)."""
+
+    def __init__(
+        self, app: Quart, state: Readiness, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.loop = loop
+        self.previous: SignalHandler = signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.state.state == "ready":
+            self.state.state = "draining"
+            # Logged from the event loop: a signal handler may interrupt a
+            # log call in progress, and must not write a line inside it.
+            message = "SIGTERM: draining; /readyz now answers 503"
+            self.loop.call_soon_threadsafe(self.app.logger.info, message)
+        if callable(self.previous):
+            self.previous(signum, frame)
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGTERM, self.previous)
+
+
 def init_lifecycle(app: Quart) -> None:
     """Track the app's state and drain on SIGTERM while it serves."""
     state = app.extensions[EXTENSION] = Readiness()
-    previous: SignalHandler = signal.SIG_DFL
-    installed = False
-
-    def drain(signum: int, frame: FrameType | None) -> None:
-        if state.state == "ready":
-            state.state = "draining"
-            app.logger.info("SIGTERM: draining; /readyz now answers 503")
-        if callable(previous):
-            previous(signum, frame)
+    handler: DrainOnSigterm | None = None
 
     @app.before_serving
     async def serving() -> None:
-        nonlocal previous, installed
+        nonlocal handler
         # Only the main thread may set signal handlers; an app served in
         # another thread leaves signals to whoever runs that thread.
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGTERM, drain)
-            installed = True
+            handler = DrainOnSigterm(app, state, asyncio.get_running_loop())
         state.state = "ready"
 
     @app.after_serving
     async def stopped() -> None:
-        nonlocal installed
+        nonlocal handler
         state.state = "stopped"
         app.logger.info("serving stopped")
-        if installed:
-            signal.signal(signal.SIGTERM, previous)
-            installed = False
+        if handler is not None:
+            handler.restore()
+            handler = None

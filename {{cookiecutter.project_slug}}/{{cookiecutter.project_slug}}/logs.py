@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .request_context import current_request_id
-from .settings import SettingsError
 
 # Record attributes copied into a line when a record has them (the access
 # line passes all of them; any record made during a request has request_id).
@@ -111,17 +110,10 @@ FORMATTERS: dict[str, type[logging.Formatter]] = {
 
 
 def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
-    """Send every record to stderr, formatted as `log_format`, from `level` up."""
-    if log_format not in FORMATTERS:
-        raise SettingsError(
-            f"setting LOG_FORMAT = {log_format!r} must be one of"
-            f" {', '.join(FORMATTERS)}"
-        )
-    if level.upper() not in logging.getLevelNamesMapping():
-        raise SettingsError(
-            f"setting LOG_LEVEL = {level!r} must be a logging level"
-            " (DEBUG, INFO, WARNING, ERROR or CRITICAL)"
-        )
+    """Send every record to stderr, formatted as `log_format`, from `level` up.
+
+    `load_settings` has checked both (LOG_LEVEL and LOG_FORMAT).
+    """
     # Records need no thread, process or caller details: no format shows
     # them, and collecting them costs on every access line. These switches are
     # the ones the logging HOWTO's "Optimization" section gives.

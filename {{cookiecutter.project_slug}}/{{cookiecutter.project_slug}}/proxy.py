@@ -28,8 +28,6 @@ from hypercorn.typing import (
 )
 from quart import Quart
 
-from .settings import SettingsError
-
 FORWARDED_HEADERS = {
     b"x-forwarded-for": "for",
     b"x-forwarded-proto": "proto",
@@ -89,18 +87,16 @@ def rewritten(
     prefix = forwarded.get("prefix", "").rstrip("/")
     if prefix.startswith("/"):
         # The gateway stripped the prefix; ASGI wants `path` to include it.
+        # (raw_path is optional in ASGI.)
+        raw_path = scope.get("raw_path") or scope["path"].encode()
         scope["root_path"] = prefix
         scope["path"] = prefix + scope["path"]
-        scope["raw_path"] = prefix.encode("latin-1") + scope["raw_path"]
+        scope["raw_path"] = prefix.encode("latin-1") + raw_path
     return scope
 
 
 def trust_proxies(app: Quart, hops: int) -> None:
     """Honour X-Forwarded-* from `hops` proxies; 0 leaves the app untouched."""
-    if type(hops) is not int or hops < 0:
-        raise SettingsError(
-            f"setting TRUSTED_PROXY_HOPS = {hops!r} must be a whole number, 0 or more"
-        )
     if hops:
         app.asgi_app = ProxyHeadersMiddleware(  # type: ignore[method-assign]
             app.asgi_app, hops

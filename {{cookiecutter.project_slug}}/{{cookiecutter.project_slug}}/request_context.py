@@ -7,12 +7,13 @@ the request runs (see logs.py). When the response has been sent, one access
 line is logged with the method, path (without the query string, which may
 carry secrets), status, duration and client address.
 
-It also holds back the end of a response until the request body has
-arrived (Quart reads it in the background, up to MAX_CONTENT_LENGTH; at most
-BODY_WAIT seconds): hypercorn and granian close the connection when a
-response ends before its request body has been read, and a gateway still
-sending that body (a large POST answered 404, 405 or 401) then gives its
-client a 502 instead of the service's answer.
+It also holds back the end of a response to a request that announces a
+body until that body has arrived (Quart reads it in the background, and
+past MAX_CONTENT_LENGTH drops what it reads), for at most BODY_WAIT seconds:
+hypercorn and granian close the connection when a response ends before its
+request body has been read, and a gateway still sending that body (a large
+POST answered 404, 405 or 401) then gives its client a 502 instead of the
+service's answer.
 
 It is a middleware rather than before/after_request hooks so that it sees
 every response, also those Quart makes before or after the hooks run, and

@@ -10,7 +10,8 @@
 
 A layer may change a packaged default's value but not its type (None aside):
 `<PREFIX>_MAX_CONTENT_LENGTH=1MB` stops startup instead of reaching Quart as a
-string and breaking every request with a body.
+string and breaking every request with a body. The serving settings also have
+rules for their values (VALUE_RULES): `LOG_FORMAT: xml` stops startup too.
 
 Files are read here rather than through `Config.from_file` because that joins a
 relative path to the package instead of the working directory, silently drops
@@ -20,7 +21,7 @@ lowercase keys and fails obscurely on a file that is not a mapping.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,27 @@ from quart import Config
 PACKAGED_SETTINGS = Path(__file__).with_name("settings.yml")
 SETTINGS_FILE_VARIABLE = "QUART_SETTINGS"
 ENV_PREFIX = "{{ cookiecutter.project_slug | upper }}"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+
+# The serving settings' rules, beyond their types: setting -> (check, rule).
+VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "LOG_LEVEL": (
+        lambda value: isinstance(value, str) and value.upper() in LOG_LEVELS,
+        f"one of {', '.join(LOG_LEVELS)}",
+    ),
+    "LOG_FORMAT": (lambda value: value in LOG_FORMATS, " or ".join(LOG_FORMATS)),
+    "TRUSTED_PROXY_HOPS": (
+        lambda value: type(value) is int and value >= 0,
+        "a whole number, 0 or more",
+    ),
+    "READINESS_TIMEOUT": (
+        lambda value: type(value) in (int, float) and value > 0,
+        "a number of seconds above 0",
+    ),
+}
 
 
 class SettingsError(RuntimeError):
@@ -75,6 +97,7 @@ def load_settings(
     config.from_prefixed_env(ENV_PREFIX)
     config.update(overrides or {})
     check_types(config, defaults)
+    check_values(config)
     return dict(config)
 
 
@@ -91,3 +114,10 @@ def check_types(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
             f" like its packaged default {default!r}; it was set by a settings"
             f" file, {ENV_PREFIX}_{key} or create_app"
         )
+
+
+def check_values(config: Mapping[str, Any]) -> None:
+    """Raise SettingsError for a serving setting its rule refuses."""
+    for key, (allowed, rule) in VALUE_RULES.items():
+        if key in config and not allowed(config[key]):
+            raise SettingsError(f"setting {key} = {config[key]!r} must be {rule}")
