@@ -61,7 +61,7 @@ def next_steps(project_dir: Path, answers: Mapping[str, str]) -> str:
             "  make run         # development server on http://127.0.0.1:5000/",
             "  make test        # tests with coverage; also: make lint typecheck",
             f"  make serve       # {answers['asgi_server']} on http://127.0.0.1:8000/"
-            " (BIND, WORKERS)",
+            f" ({'BIND, WORKERS' if answers['asgi_server'] == 'granian' else 'BIND'})",
             "See README.md in the project for settings and adding endpoints.",
         ]
     )

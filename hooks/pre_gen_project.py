@@ -46,9 +46,9 @@ RESERVED_NAMES = frozenset(
         *("quart", "ruff", "setuptools", "tomlkit", "trove_classifiers"),
         *("typing_extensions", "werkzeug", "wsproto", "yaml"),
         # names the baked layout uses, or that its .gitignore ignores
-        *("app", "asgi", "build", "conftest", "deploy", "dist", "health", "htmlcov"),
-        *("lifecycle", "logs", "proxy", "request_context", "settings", "test"),
-        *("tests", "views"),
+        *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
+        *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
+        *("request_context", "settings", "test", "tests", "views", "wrappers"),
     }
 )
 

@@ -159,10 +159,11 @@ with open(path, "rb") as file:
 config = Config.from_toml(path)
 unknown = [key for key in keys if not hasattr(Config, key)]
 print(json.dumps({"unknown": unknown, "bind": config.bind, "workers": config.workers,
-    "worker_class": config.worker_class, "daemon": config.daemon,
-    "umask": config.umask, "graceful_timeout": config.graceful_timeout,
-    "max_requests": config.max_requests, "jitter": config.max_requests_jitter,
-    "accesslog": config.accesslog}))
+    "worker_class": config.worker_class, "umask": config.umask,
+    "graceful_timeout": config.graceful_timeout,
+    "keep_alive_timeout": config.keep_alive_timeout,
+    "max_requests": config.max_requests, "accesslog": config.accesslog,
+    "include_server_header": config.include_server_header}))
 """
 
 
@@ -177,10 +178,13 @@ def test_hypercorn_toml_keys_are_hypercorns_own(
     loaded = json.loads(output)
     assert loaded["unknown"] == []
     assert loaded["bind"] == ["127.0.0.1:8000"]
-    assert (loaded["workers"], loaded["worker_class"]) == (1, "uvloop")
-    assert loaded["daemon"] is False
-    assert loaded["umask"] == 0o007
+    # One process (the app in hypercorn's main process), never recycled: a
+    # single process that exits after max_requests would take the service down.
+    assert (loaded["workers"], loaded["worker_class"]) == (0, "uvloop")
+    assert loaded["max_requests"] is None
+    assert loaded["umask"] == 0o117  # a unix socket is 0o660
     assert loaded["graceful_timeout"] == 30
-    assert loaded["max_requests"] > 0
-    assert 0 < loaded["jitter"] < loaded["max_requests"]
+    # Above nginx's upstream keepalive_timeout (20 s), and short.
+    assert 20 < loaded["keep_alive_timeout"] <= 30
     assert loaded["accesslog"] is None
+    assert loaded["include_server_header"] is False

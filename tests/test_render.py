@@ -69,8 +69,10 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"{slug}/app.py",
         f"{slug}/asgi.py",
         f"{slug}/errors.py",
+        f"{slug}/guard.py",
         f"{slug}/lifecycle.py",
         f"{slug}/logs.py",
+        f"{slug}/preflight.py",
         f"{slug}/proxy.py",
         f"{slug}/py.typed",
         f"{slug}/request_context.py",
@@ -79,13 +81,17 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"{slug}/views/__init__.py",
         f"{slug}/views/health.py",
         f"{slug}/views/home.py",
+        f"{slug}/wrappers.py",
+        "tests/asgi_calls.py",
         "tests/conftest.py",
         "tests/test_asgi.py",
         "tests/test_deploy.py",
         "tests/test_errors.py",
+        "tests/test_guard.py",
         "tests/test_health.py",
         "tests/test_home.py",
         "tests/test_logs.py",
+        "tests/test_preflight.py",
         "tests/test_proxy.py",
         "tests/test_request_context.py",
         "tests/test_settings.py",
@@ -139,7 +145,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
         == {"quart", "hypercorn", "pyyaml", "uvloop", "werkzeug"}
         | {
             "granian": {"granian[uvloop]"},
-            "uvicorn": {"uvicorn[standard]"},
+            "uvicorn": {"uvicorn[standard]", "wsproto"},
             "hypercorn": set(),
         }[answer(context, "asgi_server")]
     )
@@ -163,6 +169,28 @@ def test_bakes_differ_only_by_their_servers_requirements(
     assert dev == default_dev
     assert default_runtime <= runtime
     assert runtime - default_runtime <= set(server_requirements(pristine))
+
+
+# Text that belongs to one asgi_server's bake only: (file, text) -> server.
+SERVER_ONLY = {
+    ("Makefile", "--no-ws"): "granian",
+    ("Makefile", "--ws wsproto"): "uvicorn",
+    ("Makefile", "--workers $(WORKERS)"): "granian",
+    ("{slug}/preflight.py", "placeholder"): "uvicorn",
+    ("{slug}/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
+    ("{slug}/settings.yml", "--http auto"): "granian",
+    ("deploy/systemd/{slug}.service", "--workers 2"): "granian",
+}
+
+
+@pytest.mark.parametrize("server", sorted(SERVER_CONTEXTS))
+def test_server_specific_text_is_in_its_bakes_only(pristine: Bake, server: str) -> None:
+    context = SERVER_CONTEXTS[server]
+    project = pristine(context)
+
+    for (name, text), owners in SERVER_ONLY.items():
+        content = (project / name.format(slug=SLUGS[context])).read_text()
+        assert (text in content) == (server in owners.split()), (name, text)
 
 
 def test_settings_yaml_parses_to_uppercase_keys(project: Path, context: str) -> None:

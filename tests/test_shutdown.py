@@ -3,10 +3,14 @@
 The server runs as `make serve` would run it (its command from `make -n
 serve`), as the main process: what deploy/systemd and a container's PID 1 do.
 A slow request is in flight when SIGTERM arrives, either at the main process
-only (a container's PID 1) or at every process of the service (systemd's
-default, Ctrl-C in a terminal), with one worker and with two. The request must
-complete with 200, the app's after_serving hooks must run in every worker, and
-the server must exit 0.
+only (a container's PID 1, systemd's KillMode=mixed) or at every process of
+the service (Ctrl-C in a terminal), with one process and, for granian, two
+workers (hypercorn and uvicorn serve from one process: make serve refuses
+more). The request must complete with 200, the app's after_serving hooks must
+run in every worker, and the server must exit 0. While it drains, a new
+connection is refused or answered at once, and /readyz never answers 200,
+not even on a connection kept alive from before; the "draining" line belongs
+to no request.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 
 import pytest
@@ -47,9 +54,41 @@ app.register_blueprint(slow)
 CASES = [
     (server, workers, target)
     for server in SERVER_CONTEXTS
-    for workers in (1, 2)
+    for workers in ((1, 2) if server == "granian" else (1,))
     for target in ("main process", "process group")
 ]
+
+
+@dataclass
+class DrainProbe:
+    """What a client saw of the service after SIGTERM."""
+
+    new_connection: str  # "refused", or the /readyz status
+    seconds: float  # until the new connection was refused or answered
+    kept_alive: str  # "closed", or the /readyz status on the old connection
+
+
+def probe_the_drain(port: int, kept: HTTPConnection) -> DrainProbe:
+    started = time.monotonic()
+    connection = HTTPConnection("127.0.0.1", port, timeout=3)
+    try:
+        connection.request("GET", "/readyz")
+        new = str(connection.getresponse().status)
+    except ConnectionRefusedError:
+        new = "refused"
+    except (OSError, HTTPException) as error:  # a hang (timeout), a reset: wrong
+        new = f"{type(error).__name__}: {error}"
+    finally:
+        connection.close()
+    seconds = time.monotonic() - started
+    try:
+        kept.request("GET", "/readyz")
+        old = str(kept.getresponse().status)
+    except (OSError, HTTPException):
+        old = "closed"
+    finally:
+        kept.close()
+    return DrainProbe(new, seconds, old)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +135,9 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
         ready_url=f"{base}/healthz",
     ) as server_process:
         process = server_process.process
+        kept = HTTPConnection("127.0.0.1", port, timeout=3)
+        kept.request("GET", "/healthz")
+        kept.getresponse().read()  # a keep-alive connection, as a gateway's
         in_flight = threading.Thread(target=slow_request)
         in_flight.start()
         # Let the request reach the app (it sleeps 2 s there), then stop.
@@ -104,6 +146,8 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
             os.kill(process.pid, signal.SIGTERM)
         else:
             os.killpg(process.pid, signal.SIGTERM)
+        time.sleep(0.3)  # the signal handled, the request still in flight
+        probe = probe_the_drain(port, kept)
         in_flight.join(timeout=30)
         returncode = process.wait(timeout=30)
         output = server_process.output()
@@ -119,3 +163,9 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
     else:
         assert returncode == 0, output
     assert output.count('"serving stopped"') == workers, output
+    assert probe.new_connection in ("refused", "503"), (probe, output)
+    assert probe.seconds < 2, (probe, output)
+    assert probe.kept_alive in ("closed", "503"), (probe, output)
+    draining = [line for line in output.splitlines() if "SIGTERM: draining" in line]
+    assert draining, output
+    assert not [line for line in draining if "request_id" in line], output

@@ -1,11 +1,21 @@
 """The servers' entry point: logging set up first, then the app."""
 
 import logging
+import resource
+from collections.abc import Iterator
 
 import pytest
 from quart import Quart
 
 from {{ cookiecutter.project_slug }}.logs import JsonFormatter
+
+
+@pytest.fixture
+def open_file_limit() -> Iterator[tuple[int, int]]:
+    """The process's limit on open files, restored after the test."""
+    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+    yield limits
+    resource.setrlimit(resource.RLIMIT_NOFILE, limits)
 
 
 @pytest.mark.usefixtures("restore_logging")
@@ -17,3 +27,18 @@ async def test_asgi_module_sets_up_logging_then_serves_the_app() -> None:
     assert isinstance(handler.formatter, JsonFormatter)  # LOG_FORMAT's default
     response = await app.test_client().get("/")
     assert response.status_code == 200
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_the_open_file_limit_is_raised_to_the_hard_limit(
+    open_file_limit: tuple[int, int],
+) -> None:
+    from {{ cookiecutter.project_slug }}.asgi import raise_open_file_limit
+
+    hard = open_file_limit[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+
+    raise_open_file_limit()
+
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    raise_open_file_limit()  # already there: nothing to change

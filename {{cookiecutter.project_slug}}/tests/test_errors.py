@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from asgi_calls import call, http_scope
 from quart import Blueprint, Quart, request
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
@@ -64,6 +65,63 @@ async def test_malformed_json_body_is_a_json_400(
     assert response.status_code == 400
     assert response.mimetype == "application/json"
     assert (await response.get_json())["status"] == 400
+
+
+MALFORMED_JSON = {
+    "not-utf-8": b'{"name": "\xff\xfe"}',
+    "nested-100000-deep": b"[" * 100_000 + b"]" * 100_000,
+    "truncated": b'{"name": "a',
+    "empty": b"",
+    "bare-word": b"yes",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_JSON.values(), ids=MALFORMED_JSON)
+async def test_every_malformed_json_body_is_a_json_400(
+    faulty_client: Client, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await faulty_client.post(
+        "/echo", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert (await response.get_json())["error"] == "Bad Request"
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback logged
+
+
+@faulty.post("/quiet-echo")
+async def quiet_echo() -> dict[str, Any]:
+    return {"received": await request.get_json(silent=True)}
+
+
+@pytest.mark.parametrize("body", MALFORMED_JSON.values(), ids=MALFORMED_JSON)
+async def test_a_silent_read_of_a_malformed_body_is_none(
+    faulty_client: Client, body: bytes
+) -> None:
+    response = await faulty_client.post(
+        "/quiet-echo", data=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert await response.get_json() == {"received": None}
+
+
+async def test_options_is_a_204_with_allow_and_no_body(app: Quart) -> None:
+    # At the ASGI level: the test client's responses give themselves a
+    # Content-Type.
+    start, *rest = await call(app, http_scope(method="OPTIONS"))
+
+    assert start["status"] == 204
+    headers = dict(start["headers"])
+    assert b"content-type" not in headers
+    assert set(headers[b"allow"].split(b", ")) == {b"GET", b"HEAD", b"OPTIONS"}
+    assert b"".join(message.get("body", b"") for message in rest) == b""
+
+
+async def test_options_is_answered_for_every_route(client: Client) -> None:
+    response = await client.options("/healthz")
+
+    assert response.status_code == 204
+    assert "GET" in response.headers["Allow"]
 
 
 async def test_well_formed_json_body_is_accepted(

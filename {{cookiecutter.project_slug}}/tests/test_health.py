@@ -1,12 +1,13 @@
 """Liveness, readiness and draining on SIGTERM."""
 
 import asyncio
+import logging
 import os
 import signal
 import threading
 
 import pytest
-from quart import Quart
+from quart import Blueprint, Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
@@ -14,6 +15,7 @@ from {{ cookiecutter.project_slug }}.lifecycle import (
     add_readiness_check,
     readiness,
 )
+from {{ cookiecutter.project_slug }}.request_context import current_request_id
 
 
 async def test_healthz_is_ok(client: Client) -> None:
@@ -114,6 +116,40 @@ async def test_sigterm_is_passed_on_to_the_servers_handler() -> None:
         signal.signal(signal.SIGTERM, previous)
 
     assert received == [signal.SIGTERM, signal.SIGTERM]
+
+
+async def test_the_draining_line_belongs_to_no_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGTERM interrupts whatever runs, a request here: its line must not
+    carry that request's ID."""
+    caplog.set_level(logging.INFO)
+    ids_at_log_time: list[str | None] = []
+
+    class RecordRequestId(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "draining" in record.getMessage():
+                ids_at_log_time.append(current_request_id())
+
+    stopping = Blueprint("stopping", __name__)
+
+    @stopping.get("/stop")
+    async def stop() -> dict[str, str | None]:
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.01)  # the line is logged from the event loop
+        return {"request_id": current_request_id()}
+
+    app = create_app(blueprints=[stopping])
+    handler = RecordRequestId()
+    app.logger.addHandler(handler)
+    try:
+        async with app.test_app():
+            response = await app.test_client().get("/stop")
+    finally:
+        app.logger.removeHandler(handler)
+
+    assert (await response.get_json())["request_id"]  # it ran in a request
+    assert ids_at_log_time == [None]
 
 
 def test_outside_the_main_thread_signals_are_left_alone() -> None:

@@ -14,6 +14,7 @@ from {{ cookiecutter.project_slug }}.logs import (
     RequestIdFilter,
     TextFormatter,
     configure_logging,
+    escape_controls,
 )
 from {{ cookiecutter.project_slug }}.settings import LOG_FORMATS
 
@@ -88,6 +89,45 @@ def test_text_line_is_readable() -> None:
 
     assert line.endswith(" WARNING  svc.test [r-2] hello world")
     assert TextFormatter().format(record()).endswith("[-] hello world")
+
+
+# A path with %0A and other controls in it, decoded, as a server logs it.
+FORGED = "/a\n2026-01-01T00:00:00.000+00:00 INFO     svc [-] forged\r\x1b[31m\x85\u2028"
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()])
+def test_a_logged_value_cannot_start_a_line(formatter: logging.Formatter) -> None:
+    formatted = formatter.format(record("GET %s 404", path=FORGED, args=(FORGED,)))
+
+    assert formatted.splitlines() == [formatted]
+    assert "\x1b" not in formatted
+
+
+def test_json_escapes_keep_the_value() -> None:
+    formatted = JsonFormatter().format(record("%s", path=FORGED, args=(FORGED,)))
+
+    line = json.loads(formatted)
+    assert line["path"] == line["message"] == FORGED
+    assert "\\u0085" in formatted
+    assert "\\u2028" in formatted
+
+
+def test_text_shows_controls_as_escapes() -> None:
+    assert escape_controls("a\nb\tc\x1bd\x7f\u2028") == "a\\nb\\tc\\x1bd\\x7f\\u2028"
+    assert escape_controls("Zürich ✓") == "Zürich ✓"  # printable text stays
+
+
+def test_text_indents_the_lines_of_a_traceback() -> None:
+    try:
+        raise ValueError("first\nsecond")
+    except ValueError:
+        failed = record(exc_info=sys.exc_info())
+
+    first, *rest = TextFormatter().format(failed).splitlines()
+
+    assert first.endswith("hello world")
+    assert rest
+    assert all(line.startswith("    ") for line in rest)
 
 
 def test_filter_stamps_none_outside_a_request() -> None:

@@ -171,6 +171,20 @@ async def test_the_response_ends_after_the_request_body_has_arrived() -> None:
     assert events.index("http.response.body") > events.index("chunk 5")
 
 
+async def answer_despite(receive: Any) -> list[str]:
+    """What the middleware sends for an app that answers at once, while the
+    client's body arrives through `receive`; fails if it takes 5 s."""
+    sent: list[str] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
+    answered = middleware(SCOPE, receive, send)  # type: ignore[arg-type]
+    await asyncio.wait_for(answered, timeout=5)
+    return sent
+
+
 async def test_a_body_that_never_ends_delays_the_answer_boundedly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -180,15 +194,35 @@ async def test_a_body_that_never_ends_delays_the_answer_boundedly(
         await asyncio.sleep(0.01)
         return {"type": "http.request", "body": b"x", "more_body": True}
 
-    sent: list[str] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message["type"])
-
-    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
-    await asyncio.wait_for(
-        middleware(SCOPE, never_done, send),  # type: ignore[arg-type]
-        timeout=5,
-    )
+    sent = await answer_despite(never_done)
 
     assert sent == ["http.response.start", "http.response.body"]
+
+
+async def test_an_announced_body_that_never_comes_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GET with Content-Length and no body: answered once nothing has come
+    for BODY_IDLE, not after the whole BODY_WAIT."""
+    monkeypatch.setattr(request_context, "BODY_WAIT", 30.0)
+    monkeypatch.setattr(request_context, "BODY_IDLE", 0.05)
+
+    async def silent() -> dict[str, Any]:
+        await asyncio.Event().wait()  # the client sends nothing
+        raise AssertionError("unreachable")
+
+    sent = await answer_despite(silent)
+
+    assert sent == ["http.response.start", "http.response.body"]
+
+
+async def test_other_scopes_pass_through_untouched() -> None:
+    seen: list[str] = []
+
+    async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    middleware = RequestContextMiddleware(lifespan_app, logging.getLogger("t"))
+    await middleware({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+
+    assert seen == ["lifespan"]

@@ -5,10 +5,26 @@ first, from the same settings, so that every line the app and the server log
 has one format.
 """
 
+import resource
+
 from .app import create_app
 from .logs import configure_logging
 from .settings import load_settings
 
+
+def raise_open_file_limit() -> None:
+    """Let the server hold as many connections as the host allows.
+
+    Each connection is an open file, and the usual soft limit (1024, far
+    below the hard limit) lets a burst of connections lock the service out.
+    deploy/systemd sets both limits (LimitNOFILE).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+raise_open_file_limit()
 _settings = load_settings()
 configure_logging(_settings["LOG_LEVEL"], _settings["LOG_FORMAT"])
 

@@ -20,6 +20,7 @@ PID 1) or every process of the service (systemd, Ctrl-C in a terminal).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -93,9 +94,12 @@ class DrainOnSigterm:
         if self.state.state == "ready":
             self.state.state = "draining"
             # Logged from the event loop: a signal handler may interrupt a
-            # log call in progress, and must not write a line inside it.
+            # log call in progress, and must not write a line inside it. In
+            # an empty context: not in that of the request it interrupted.
             message = "SIGTERM: draining; /readyz now answers 503"
-            self.loop.call_soon_threadsafe(self.app.logger.info, message)
+            self.loop.call_soon_threadsafe(
+                self.app.logger.info, message, context=contextvars.Context()
+            )
         if callable(self.previous):
             self.previous(signum, frame)
 

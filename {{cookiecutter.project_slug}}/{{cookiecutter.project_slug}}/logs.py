@@ -6,6 +6,11 @@ service's, Quart's and the ASGI server's records share one format.
 `level`, `logger`, `message` and, where they apply, the request's fields
 below. `text` gives readable lines for a terminal.
 
+Neither format lets a logged value start a line of its own (log forging: a
+request path with `%0A` in it): JSON escapes every control character and
+line separator, text shows them as `\\n`, `\\x1b` ..., and indents the lines
+of a traceback.
+
 The formatters are written here rather than taken from a library: each is a
 few lines, the field set is exactly ours, and they run on every request.
 """
@@ -63,7 +68,27 @@ def _time(record: logging.LogRecord) -> str:
 
 
 # One encoder, made once: json.dumps with options builds one on every call.
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_encode_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+# Characters that end or garble a line, as `str.splitlines` and terminals see
+# them: C0 controls, DEL, C1 controls (NEL among them) and the Unicode line
+# and paragraph separators. The JSON encoder escapes C0 itself.
+_CONTROLS = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in _CONTROLS if code >= 0x20}
+_TEXT_ESCAPES = {code: repr(chr(code))[1:-1] for code in _CONTROLS}
+
+
+def _encode(line: dict[str, Any]) -> str:
+    return _encode_json(line).translate(_JSON_ESCAPES)
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line, its control characters written as escapes."""
+    return text.translate(_TEXT_ESCAPES)
+
+
+def _indented(text: str) -> str:
+    return "\n" + "\n".join(f"    {line}" for line in text.splitlines())
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,18 +113,19 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`<time> <LEVEL> <logger> [<request id>] <message>`, then any traceback."""
+    """`<time> <LEVEL> <logger> [<request id>] <message>`, then any traceback,
+    indented."""
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None) or "-"
-        line = (
+        line = escape_controls(
             f"{_time(record)} {record.levelname:<8} {record.name}"
             f" [{request_id}] {record.getMessage()}"
         )
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += _indented(self.formatException(record.exc_info))
         if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
+            line += _indented(self.formatStack(record.stack_info))
         return line
 
 

@@ -8,12 +8,18 @@ line is logged with the method, path (without the query string, which may
 carry secrets), status, duration and client address.
 
 It also holds back the end of a response to a request that announces a
-body until that body has arrived (Quart reads it in the background, and
-past MAX_CONTENT_LENGTH drops what it reads), for at most BODY_WAIT seconds:
-hypercorn and granian close the connection when a response ends before its
-request body has been read, and a gateway still sending that body (a large
-POST answered 404, 405 or 401) then gives its client a 502 instead of the
-service's answer.
+body while that body is still arriving (Quart reads it in the background,
+and past MAX_CONTENT_LENGTH drops what it reads): hypercorn and granian close
+the connection when a response ends before its request body has been read,
+and a gateway still sending that body (a large POST answered 404, 405 or 401)
+then gives its client a 502 instead of the service's answer. The wait ends
+when the body is complete, when none of it has come for BODY_IDLE seconds (a
+client that announced a body and sends none is answered at once) or after
+BODY_WAIT seconds in all.
+
+WebSocket handshakes get the same treatment: an ID on the accept or the
+refusal, and an access line when the connection ends (status 101 when it was
+accepted, else the refusal's status).
 
 It is a middleware rather than before/after_request hooks so that it sees
 every response, also those Quart makes before or after the hooks run, and
@@ -41,11 +47,15 @@ from hypercorn.typing import (
     ASGISendEvent,
     HTTPScope,
     Scope,
+    WebsocketScope,
 )
 
 REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BODY_WAIT = 5.0
+BODY_IDLE = 0.25
+# What a server answers to a WebSocket closed before it was accepted.
+WEBSOCKET_CLOSED = 403
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -74,8 +84,34 @@ def has_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     )
 
 
+class BodyProgress:
+    """Whether the request body has all come, and a signal each time a part
+    of it does."""
+
+    def __init__(self, receive: ASGIReceiveCallable) -> None:
+        self._receive = receive
+        self.complete = False
+        self.arrived = asyncio.Event()
+
+    async def receive(self) -> ASGIReceiveEvent:
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            self.complete = True
+        self.arrived.set()
+        return message
+
+    async def wait(self) -> None:
+        """Until the body is complete, stalls for BODY_IDLE, or BODY_WAIT ends."""
+        with suppress(TimeoutError):
+            async with asyncio.timeout(BODY_WAIT):
+                while not self.complete:
+                    self.arrived.clear()
+                    async with asyncio.timeout(BODY_IDLE):
+                        await self.arrived.wait()
+
+
 class RequestContextMiddleware:
-    """Give each HTTP request an ID, return it, and log one access line."""
+    """Give each request an ID, return it, and log one access line."""
 
     def __init__(self, app: ASGIFramework, access_logger: logging.Logger) -> None:
         self.app = app
@@ -84,35 +120,37 @@ class RequestContextMiddleware:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" and scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])
         token = _request_id.set(request_id)
         started = time.perf_counter()
-        status = 500  # what the server answers if the app sends nothing
-        id_bytes = request_id.encode("ascii")
-        body_received: asyncio.Event | None = None
-        if has_body(scope["headers"]):
-            body_received = asyncio.Event()
-            receive = self._tracking(receive, body_received)
+        # What the server answers if the app sends nothing.
+        status = 500 if scope["type"] == "http" else WEBSOCKET_CLOSED
+        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        body: BodyProgress | None = None
+        if scope["type"] == "http" and has_body(scope["headers"]):
+            body = BodyProgress(receive)
+            receive = body.receive
 
         async def send_with_request_id(message: ASGISendEvent) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            if (
+                message["type"] == "http.response.start"
+                or message["type"] == "websocket.http.response.start"
+            ):
                 status = message["status"]
-                message["headers"] = [
-                    *message["headers"],
-                    (REQUEST_ID_HEADER, id_bytes),
-                ]
+                message["headers"] = [*message["headers"], id_header]
+            elif message["type"] == "websocket.accept":
+                status = 101
+                message["headers"] = [*message.get("headers", ()), id_header]
             elif (
-                body_received is not None
+                body is not None
                 and message["type"] == "http.response.body"
                 and not message.get("more_body")
             ):
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(BODY_WAIT):
-                        await body_received.wait()
+                await body.wait()
             await send(message)
 
         try:
@@ -122,25 +160,16 @@ class RequestContextMiddleware:
                 self._log_access(scope, request_id, status, started)
             _request_id.reset(token)
 
-    @staticmethod
-    def _tracking(
-        receive: ASGIReceiveCallable, body_received: asyncio.Event
-    ) -> ASGIReceiveCallable:
-        """`receive`, setting `body_received` once the whole body has come."""
-
-        async def receive_body() -> ASGIReceiveEvent:
-            message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body"):
-                body_received.set()
-            return message
-
-        return receive_body
-
     def _log_access(
-        self, scope: HTTPScope, request_id: str, status: int, started: float
+        self,
+        scope: HTTPScope | WebsocketScope,
+        request_id: str,
+        status: int,
+        started: float,
     ) -> None:
         client = scope.get("client")
-        method, path = scope["method"], scope["path"]
+        # A WebSocket handshake is a GET; its scope has no method.
+        method, path = scope.get("method", "GET"), scope["path"]
         self.access_logger.info(
             "%s %s %s",
             method,

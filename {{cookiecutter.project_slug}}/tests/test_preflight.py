@@ -1,0 +1,179 @@
+"""The checks make serve runs before the server: one line and exit status 2
+for what must stop the start; a crashed server's socket cleared."""
+
+import runpy
+import socket
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.preflight import main
+from {{ cookiecutter.project_slug }}.settings import ENV_PREFIX
+
+
+@pytest.fixture
+def short_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory whose socket paths fit a unix socket's 107 bytes."""
+    return tmp_path_factory.mktemp("s")
+
+
+@pytest.fixture
+def live_socket(short_dir: Path) -> Iterator[Path]:
+    """A socket another server is listening on."""
+    path = short_dir / "live.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen()
+        yield path
+
+
+def stale_socket(directory: Path) -> Path:
+    """A socket file left behind by a server killed with SIGKILL."""
+    path = directory / "stale.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as crashed:
+        crashed.bind(str(path))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    status = main(list(argv))
+    return status, capsys.readouterr().err
+
+
+def test_a_tcp_bind_with_good_settings_passes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(capsys, "127.0.0.1:8000", "1") == (0, "")
+
+
+def test_it_runs_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = "{{ cookiecutter.project_slug }}.preflight"
+    monkeypatch.setattr(sys, "argv", [module, "127.0.0.1:8000", "1"])
+    monkeypatch.delitem(sys.modules, module)  # run afresh, as `python -m` does
+
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module(module, run_name="__main__")
+
+    assert exited.value.code == 0
+
+
+def test_a_bad_setting_stops_the_start_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(f"{ENV_PREFIX}_LOG_FORMAT", "xml")
+
+    status, error = run(capsys, "127.0.0.1:8000", "1")
+
+    assert status == 2
+    assert error == "error: setting LOG_FORMAT = 'xml' must be json or text\n"
+
+
+{%- if cookiecutter.asgi_server == 'granian' %}
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two", ""])
+def test_workers_must_be_a_whole_number_from_1(
+    capsys: pytest.CaptureFixture[str], workers: str
+) -> None:
+    status, error = run(capsys, "127.0.0.1:8000", workers)
+
+    assert status == 2
+    assert error == f"error: WORKERS={workers}: must be a whole number, 1 or more\n"
+
+
+def test_several_workers_are_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "127.0.0.1:8000", "4") == (0, "")
+{%- else %}
+
+
+@pytest.mark.parametrize("workers", ["2", "0", "two"])
+def test_one_process_only(capsys: pytest.CaptureFixture[str], workers: str) -> None:
+    status, error = run(capsys, "127.0.0.1:8000", workers)
+
+    assert status == 2
+    assert error.startswith(f"error: WORKERS={workers}: {{ cookiecutter.asgi_server }} serves from one")
+    assert error.count("\n") == 1
+{%- endif %}
+
+
+def test_a_stale_socket_is_cleared(
+    capsys: pytest.CaptureFixture[str], short_dir: Path
+) -> None:
+    path = stale_socket(short_dir)
+
+    assert run(capsys, f"unix:{path}", "1") == (0, "")
+{%- if cookiecutter.asgi_server == 'uvicorn' %}
+    # In its place, a socket file for owner and group, whose mode uvicorn keeps.
+    mode = path.lstat().st_mode
+    assert stat.S_ISSOCK(mode)
+    assert stat.S_IMODE(mode) == 0o660
+{%- else %}
+    assert not path.exists()
+{%- endif %}
+
+
+def test_a_live_socket_stops_the_start_and_is_left_alone(
+    capsys: pytest.CaptureFixture[str], live_socket: Path
+) -> None:
+    status, error = run(capsys, f"unix:{live_socket}", "1")
+
+    assert status == 2
+    assert error == (
+        f"error: unix:{live_socket}: another server is listening there; stop it first\n"
+    )
+    assert stat.S_ISSOCK(live_socket.lstat().st_mode)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(live_socket))  # still its server's
+
+
+def test_a_new_socket_path_is_fine(
+    capsys: pytest.CaptureFixture[str], short_dir: Path
+) -> None:
+    assert run(capsys, f"unix:{short_dir / 'new.sock'}", "1") == (0, "")
+
+
+def test_a_path_that_is_not_a_socket_stops_the_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("keep me")
+
+    status, error = run(capsys, f"unix:{path}", "1")
+
+    assert (status, error) == (
+        2,
+        f"error: unix:{path}: the path exists and is not a socket\n",
+    )
+    assert path.read_text() == "keep me"
+
+
+def test_a_missing_directory_stops_the_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "missing" / "svc.sock"
+
+    status, error = run(capsys, f"unix:{path}", "1")
+
+    assert status == 2
+    assert error == f"error: unix:{path}: the directory {path.parent} does not exist\n"
+
+
+def test_an_unreadable_socket_stops_the_start_naming_the_error(
+    capsys: pytest.CaptureFixture[str],
+    short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = stale_socket(short_dir)
+
+    def refused(self: socket.socket, address: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "connect", refused)
+
+    status, error = run(capsys, f"unix:{path}", "1")
+
+    assert status == 2
+    assert error == f"error: unix:{path}: [Errno 13] Permission denied\n"

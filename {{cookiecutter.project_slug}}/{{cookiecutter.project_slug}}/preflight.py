@@ -1,0 +1,115 @@
+"""Checks `make serve` (and deploy/systemd's ExecStartPre) runs before the
+server starts:
+
+    python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS
+
+- The app loads: a bad setting stops the start with one line naming it and
+  exit status 2, rather than a traceback from each worker (a server's main
+  process may even exit 0 when its worker cannot load the app).
+{%- if cookiecutter.asgi_server == 'granian' %}
+- WORKERS is a whole number, 1 or more.
+{%- else %}
+- WORKERS is 1: {{ cookiecutter.asgi_server }}'s multi-process mode keeps the listening socket open
+  in its main process while the workers drain, so connections made after
+  SIGTERM hang instead of being refused. Run more instances instead.
+{%- endif %}
+- A unix socket path is free: a socket left behind by a crash (nobody
+  listening) is removed, so the start does not fail on it; a live one, where
+  another instance answers, stops the start instead of being taken over.
+{%- if cookiecutter.asgi_server == 'uvicorn' %}
+- The socket file is made ready with mode 0o660 (owner and group read and
+  write): uvicorn keeps the mode of a socket file it finds at its path and
+  would otherwise make it 0o666, for anyone on the host.
+{%- endif %}
+"""
+
+from __future__ import annotations
+
+import socket
+import stat
+import sys
+from pathlib import Path
+
+from .settings import SettingsError
+
+
+class PreflightError(RuntimeError):
+    """The server must not start; the message says why."""
+
+
+def check_app() -> None:
+    """Build the app as the server will, from the same settings."""
+    from .app import create_app
+
+    try:
+        create_app()
+    except SettingsError as error:
+        raise PreflightError(str(error)) from None
+
+
+def check_workers(workers: str) -> None:
+{%- if cookiecutter.asgi_server == 'granian' %}
+    if not (workers.isdigit() and int(workers) >= 1):
+        raise PreflightError(f"WORKERS={workers}: must be a whole number, 1 or more")
+{%- else %}
+    if workers != "1":
+        raise PreflightError(
+            f"WORKERS={workers}: {{ cookiecutter.asgi_server }} serves from one process, because its"
+            " worker processes cannot refuse new connections while they drain"
+            " (see README.md, Serving); run more instances behind the gateway"
+        )
+{%- endif %}
+
+
+def is_listening(path: Path) -> bool:
+    """Whether a server accepts connections on the unix socket at `path`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+    return True
+
+
+def prepare_socket(path: Path) -> None:
+    """Clear the way for the server to listen on the unix socket `path`."""
+    if not path.parent.is_dir():
+        raise PreflightError(f"unix:{path}: the directory {path.parent} does not exist")
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None:
+        if not stat.S_ISSOCK(mode):
+            raise PreflightError(f"unix:{path}: the path exists and is not a socket")
+        if is_listening(path):
+            raise PreflightError(
+                f"unix:{path}: another server is listening there; stop it first"
+            )
+        path.unlink()  # left behind by a server that did not stop cleanly
+{%- if cookiecutter.asgi_server == 'uvicorn' %}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as placeholder:
+        placeholder.bind(str(path))
+    path.chmod(0o660)
+{%- endif %}
+
+
+def main(argv: list[str]) -> int:
+    bind, workers = argv
+    try:
+        check_workers(workers)
+        check_app()
+        if bind.startswith("unix:"):
+            prepare_socket(Path(bind.removeprefix("unix:")))
+    except PreflightError as error:
+        message = str(error)
+    except OSError as error:
+        message = f"{bind}: {error}"
+    else:
+        return 0
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
