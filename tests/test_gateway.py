@@ -201,7 +201,7 @@ def test_nginx_accepts_the_generated_config(stack: Stack) -> None:
 
 def test_the_sockets_are_for_the_owner_and_the_gateways_group(stack: Stack) -> None:
     # The gateway reaches the socket through the group it shares with the
-    # service (deploy/systemd); others cannot. (test_hostile.py checks uvicorn's.)
+    # service (deploy/systemd); others cannot. (test_startup.py checks every server's.)
     for service in stack.services.values():
         assert oct(service.socket.stat().st_mode & 0o7777) == oct(0o660)
 

@@ -113,6 +113,22 @@ def target(
         yield served
 
 
+@pytest.fixture(autouse=True)
+def no_traceback_or_error_line(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test against the served service: nothing it did made a
+    traceback or an ERROR line, in the service's lines or the server's own."""
+    if "target" not in request.fixturenames:
+        yield
+        return
+    target: Target = request.getfixturevalue("target")
+    before = len(target.log.read_bytes())
+    yield
+    time.sleep(0.1)  # lines written just after the last response
+    new = target.log.read_bytes()[before:].decode(errors="replace")
+    assert "Traceback" not in new, new
+    assert not [line for line in new.splitlines() if "ERROR" in line], new
+
+
 def assert_app_refusal(reply: RawReply, status: int, message: str) -> None:
     """The service's own refusal: JSON, with a request ID, connection closed."""
     assert reply.status == status, reply
@@ -275,14 +291,6 @@ def test_the_server_header(target: Target) -> None:
 
     expected = {"granian": "granian"}.get(target.server)
     assert reply.headers.get("server") == expected
-
-
-def test_nothing_above_made_a_traceback_or_an_error_line(target: Target) -> None:
-    output = target.log.read_text()
-
-    assert "Traceback" not in output
-    errors = [x for x in target.json_lines() if x["level"] in ("ERROR", "CRITICAL")]
-    assert not errors, output
 
 
 def test_http2_is_served_when_the_setting_asks_for_it(

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from contexts import SERVER_CONTEXTS, SLUGS, python_of
-from helpers import Bake, Reply, free_port, http, serve_command, serving
+from helpers import Bake, Reply, Server, free_port, http, serve_command, serving
 
 Installed = Callable[[str, str], Path]
 
@@ -66,6 +66,13 @@ class DrainProbe:
     new_connection: str  # "refused", or the /readyz status
     seconds: float  # until the new connection was refused or answered
     kept_alive: str  # "closed", or the /readyz status on the old connection
+
+
+def wait_until_logged(server: Server, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in server.output():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{server.output()}"
+        time.sleep(0.02)
 
 
 def probe_the_drain(port: int, kept: HTTPConnection) -> DrainProbe:
@@ -146,7 +153,8 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
             os.kill(process.pid, signal.SIGTERM)
         else:
             os.killpg(process.pid, signal.SIGTERM)
-        time.sleep(0.3)  # the signal handled, the request still in flight
+        # Once the signal is handled (the request is still in flight):
+        wait_until_logged(server_process, "SIGTERM: draining")
         probe = probe_the_drain(port, kept)
         in_flight.join(timeout=30)
         returncode = process.wait(timeout=30)

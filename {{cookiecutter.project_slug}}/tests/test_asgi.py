@@ -42,3 +42,38 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit(
 
     assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     raise_open_file_limit()  # already there: nothing to change
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(
+    ("limits", "wanted"),
+    [((1024, resource.RLIM_INFINITY), 65536), ((1024, 4096), 4096)],
+    ids=["unlimited", "limited"],
+)
+def test_an_unlimited_hard_limit_is_capped(
+    monkeypatch: pytest.MonkeyPatch, limits: tuple[int, int], wanted: int
+) -> None:
+    from {{ cookiecutter.project_slug }}.asgi import raise_open_file_limit
+
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "getrlimit", lambda _: limits)
+    monkeypatch.setattr(resource, "setrlimit", lambda _, pair: asked.append(pair))
+
+    raise_open_file_limit()
+
+    assert asked == [(wanted, limits[1])]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_refused_raise_leaves_the_limit_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from {{ cookiecutter.project_slug }}.asgi import raise_open_file_limit
+
+    def refuse(resource_id: int, limits: tuple[int, int]) -> None:
+        raise ValueError("not allowed to raise the maximum limit")
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1024, 4096))
+    monkeypatch.setattr(resource, "setrlimit", refuse)
+
+    raise_open_file_limit()  # no error: the service starts with what it has

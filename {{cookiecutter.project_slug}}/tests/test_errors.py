@@ -113,6 +113,7 @@ async def test_options_is_a_204_with_allow_and_no_body(app: Quart) -> None:
     assert start["status"] == 204
     headers = dict(start["headers"])
     assert b"content-type" not in headers
+    assert b"content-length" not in headers
     assert set(headers[b"allow"].split(b", ")) == {b"GET", b"HEAD", b"OPTIONS"}
     assert b"".join(message.get("body", b"") for message in rest) == b""
 

@@ -119,7 +119,7 @@ def test_text_shows_controls_as_escapes() -> None:
 
 def test_text_indents_the_lines_of_a_traceback() -> None:
     try:
-        raise ValueError("first\nsecond")
+        raise ValueError("first\nsecond \x1b[31m")
     except ValueError:
         failed = record(exc_info=sys.exc_info())
 
@@ -128,6 +128,8 @@ def test_text_indents_the_lines_of_a_traceback() -> None:
     assert first.endswith("hello world")
     assert rest
     assert all(line.startswith("    ") for line in rest)
+    assert "\x1b" not in "".join(rest)
+    assert rest[-1] == "    second \\x1b[31m"
 
 
 def test_filter_stamps_none_outside_a_request() -> None:

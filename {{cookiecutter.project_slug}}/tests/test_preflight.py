@@ -177,3 +177,22 @@ def test_an_unreadable_socket_stops_the_start_naming_the_error(
 
     assert status == 2
     assert error == f"error: unix:{path}: [Errno 13] Permission denied\n"
+
+
+def test_a_server_too_busy_to_answer_counts_as_live(
+    capsys: pytest.CaptureFixture[str],
+    short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = stale_socket(short_dir)
+
+    def busy(self: socket.socket, address: str) -> None:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket.socket, "connect", busy)
+
+    status, error = run(capsys, f"unix:{path}", "1")
+
+    assert status == 2
+    assert "another server is listening there" in error
+    assert stat.S_ISSOCK(path.lstat().st_mode)

@@ -216,6 +216,31 @@ async def test_an_announced_body_that_never_comes_is_not_waited_for(
     assert sent == ["http.response.start", "http.response.body"]
 
 
+async def test_a_body_nothing_reads_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refusal before the app (guard.py) leaves the body unread: its answer
+    goes out at once."""
+    monkeypatch.setattr(request_context, "BODY_IDLE", 5.0)
+    sent: list[str] = []
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def never_called() -> dict[str, Any]:
+        raise AssertionError("the body is not read")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    middleware = RequestContextMiddleware(refuse, logging.getLogger("t"))
+    waiting = middleware(SCOPE, never_called, send)  # type: ignore[arg-type]
+    await asyncio.wait_for(waiting, timeout=2)  # well under BODY_IDLE
+
+    assert sent == ["http.response.start", "http.response.body"]
+
+
 async def test_other_scopes_pass_through_untouched() -> None:
     seen: list[str] = []
 

@@ -30,7 +30,9 @@ class Service(Quart):
         # Quart 0.23 passes the request's context, 0.22 nothing: pass it on.
         response = await super().make_default_options_response(*args)
         response.status_code = 204
+        # A 204 has no content, so neither type nor length (RFC 9110).
         del response.headers["Content-Type"]
+        del response.headers["Content-Length"]
         return response
 
 

@@ -6,10 +6,14 @@ has one format.
 """
 
 import resource
+from contextlib import suppress
 
 from .app import create_app
 from .logs import configure_logging
 from .settings import load_settings
+
+# Where the hard limit is "unlimited" (macOS), which no process may ask for.
+UNLIMITED_FILES_CEILING = 65536
 
 
 def raise_open_file_limit() -> None:
@@ -17,11 +21,14 @@ def raise_open_file_limit() -> None:
 
     Each connection is an open file, and the usual soft limit (1024, far
     below the hard limit) lets a burst of connections lock the service out.
-    deploy/systemd sets both limits (LimitNOFILE).
+    deploy/systemd sets both limits (LimitNOFILE). Where the system refuses,
+    the limit stays as it was.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    wanted = UNLIMITED_FILES_CEILING if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 raise_open_file_limit()

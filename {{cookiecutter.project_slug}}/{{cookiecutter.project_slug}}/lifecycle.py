@@ -8,13 +8,13 @@ traffic while the server finishes the requests in flight.
 
 On SIGTERM the handler installed here marks the service as draining, then
 passes the signal on to the handler the server had installed in Python, if any
-(uvicorn's). hypercorn in one process and granian see the signal through the
-event loop or their own runtime, so they still shut down gracefully. In
-hypercorn's worker processes no handler is installed and SIGTERM would kill
-the worker mid-request; here it only marks draining, and the worker finishes
-its requests when hypercorn's master tells it to stop. That makes graceful
-shutdown hold whether SIGTERM reaches only the main process (a container's
-PID 1) or every process of the service (systemd, Ctrl-C in a terminal).
+(uvicorn's). hypercorn in one process (as make serve runs it) and granian see
+the signal through the event loop or their own runtime, so they still shut
+down gracefully. Were hypercorn run with worker processes, those install no
+handler and SIGTERM would kill a worker mid-request; here it only marks
+draining. Graceful shutdown holds whether SIGTERM reaches only the main
+process (a container's PID 1) or every process of the service (Ctrl-C in a
+terminal).
 """
 
 from __future__ import annotations

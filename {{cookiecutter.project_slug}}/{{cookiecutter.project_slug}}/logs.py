@@ -88,7 +88,8 @@ def escape_controls(text: str) -> str:
 
 
 def _indented(text: str) -> str:
-    return "\n" + "\n".join(f"    {line}" for line in text.splitlines())
+    """A traceback's lines, each indented and with its controls escaped."""
+    return "".join(f"\n    {escape_controls(line)}" for line in text.splitlines())
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,8 +14,8 @@ the connection when a response ends before its request body has been read,
 and a gateway still sending that body (a large POST answered 404, 405 or 401)
 then gives its client a 502 instead of the service's answer. The wait ends
 when the body is complete, when none of it has come for BODY_IDLE seconds (a
-client that announced a body and sends none is answered at once) or after
-BODY_WAIT seconds in all.
+client that announced a body and sends none is answered after that short
+pause, not BODY_WAIT) or after BODY_WAIT seconds in all.
 
 WebSocket handshakes get the same treatment: an ID on the accept or the
 refusal, and an access line when the connection ends (status 101 when it was
@@ -90,10 +90,12 @@ class BodyProgress:
 
     def __init__(self, receive: ASGIReceiveCallable) -> None:
         self._receive = receive
+        self.reading = False  # whether anything reads the body at all
         self.complete = False
         self.arrived = asyncio.Event()
 
     async def receive(self) -> ASGIReceiveEvent:
+        self.reading = True
         message = await self._receive()
         if message["type"] != "http.request" or not message.get("more_body"):
             self.complete = True
@@ -101,7 +103,11 @@ class BodyProgress:
         return message
 
     async def wait(self) -> None:
-        """Until the body is complete, stalls for BODY_IDLE, or BODY_WAIT ends."""
+        """Until the body is complete, stalls for BODY_IDLE, or BODY_WAIT ends;
+        not at all when nothing reads it (a refusal in guard.py)."""
+        await asyncio.sleep(0)  # a reader that has just started gets its turn
+        if not self.reading:
+            return
         with suppress(TimeoutError):
             async with asyncio.timeout(BODY_WAIT):
                 while not self.complete:
