@@ -173,6 +173,47 @@ def _ready(server: Server, url: str | None, pattern: str | None) -> bool:
     return True
 
 
+def wait_for_text(log: Path, text: str, timeout: float = 10) -> str:
+    """The log's content once `text` is in it (servers write it after replying)."""
+    deadline = time.monotonic() + timeout
+    while text not in (content := log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{content}"
+        time.sleep(0.05)
+    return content
+
+
+def json_lines(output: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects among a server's output lines (make echoes commands)."""
+    for line in output.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
+def access_lines(
+    read: Callable[[], str], slug: str, request_id: str, timeout: float = 5
+) -> list[dict[str, Any]]:
+    """The service's access lines for `request_id` in what `read()` returns,
+    once there is one: a line is written after its response is sent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        output = read()
+        found = [
+            record
+            for record in json_lines(output)
+            if record.get("logger") == f"{slug}.access"
+            and record.get("request_id") == request_id
+        ]
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no access line for {request_id}:\n{output}")
+        time.sleep(0.05)
+
+
 def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after `grace`."""
     try:

@@ -11,7 +11,6 @@ module. Also: the systemd unit runs exactly what
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shlex
@@ -37,7 +36,7 @@ from gateway import (
     running,
     wait_for_socket,
 )
-from helpers import Bake, Reply, Server, check, serving
+from helpers import Bake, Reply, Server, access_lines, check, serving
 
 Installed = Callable[[str, str], Path]
 
@@ -85,31 +84,9 @@ class Service:
         assert self.server is not None
         return self.server.output()
 
-    def access_line(self, request_id: str, timeout: float = 5) -> dict[str, Any]:
-        """The access line the service logged for `request_id`; it is written
-        once the response is sent, so it may lag the response a little."""
-        deadline = time.monotonic() + timeout
-        while True:
-            output = self.output()
-            for record in json_lines(output):
-                if (
-                    record.get("logger") == f"{self.slug}.access"
-                    and record.get("request_id") == request_id
-                ):
-                    return record
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no access line for {request_id}:\n{output}")
-            time.sleep(0.05)
-
-
-def json_lines(output: str) -> Iterator[dict[str, Any]]:
-    for line in output.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            yield record
+    def access_line(self, request_id: str) -> dict[str, Any]:
+        """The access line the service logged for `request_id`."""
+        return access_lines(self.output, self.slug, request_id)[0]
 
 
 @dataclass

@@ -13,18 +13,18 @@ The service runs with one JSON endpoint more (POST /echo), as a user's would.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from contexts import SERVER_CONTEXTS, SLUGS, python_of
-from helpers import Bake, free_port, http, serving
+from helpers import Bake, access_lines, free_port, http, json_lines, serving
 from raw_http import RawReply, exchange, h2_statuses
 
 Installed = Callable[[str, str], Path]
@@ -56,25 +56,17 @@ class Target:
     def send(self, data: bytes, watch: float = 0.5) -> RawReply:
         return exchange(self.port, data, watch=watch)
 
-    def json_lines(self) -> list[dict[str, object]]:
-        """The service's log lines (all JSON under make serve)."""
-        lines = self.log.read_text(errors="replace").splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
-    def access_line(self, request_id: str, timeout: float = 5) -> dict[str, object]:
-        """The one access line for `request_id` (written after the response)."""
-        access = f"{self.slug}.access"
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [
-                line
-                for line in self.json_lines()
-                if line["logger"] == access and line.get("request_id") == request_id
-            ]
-            if found or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert len(found) == 1, self.log.read_text()
+    def json_lines(self) -> list[dict[str, Any]]:
+        """The service's log lines (all JSON under make serve)."""
+        return list(json_lines(self.output()))
+
+    def access_line(self, request_id: str) -> dict[str, Any]:
+        """The one access line for `request_id`."""
+        found = access_lines(self.output, self.slug, request_id)
+        assert len(found) == 1, self.output()
         return found[0]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,16 @@ from pathlib import Path
 import pytest
 
 from contexts import PYTHONS, SERVER_CONTEXTS, answer, python_of
-from helpers import Bake, Reply, free_port, http, run, serve_command, serving
+from helpers import (
+    Bake,
+    Reply,
+    free_port,
+    http,
+    run,
+    serve_command,
+    serving,
+    wait_for_text,
+)
 
 Installed = Callable[[str, str], Path]
 
@@ -82,15 +90,6 @@ def served(
 @pytest.fixture
 def base_url(served: Served) -> str:
     return served.base
-
-
-def wait_for_text(log: Path, text: str, timeout: float = 10) -> str:
-    """The log's content once `text` is in it (servers write it after replying)."""
-    deadline = time.monotonic() + timeout
-    while text not in (content := log.read_text(errors="replace")):
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{content}"
-        time.sleep(0.05)
-    return content
 
 
 def assert_json_error(reply: Reply, status: int) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from contexts import SERVER_CONTEXTS, SLUGS, python_of
-from helpers import Bake, Reply, Server, free_port, http, serve_command, serving
+from helpers import Bake, Reply, free_port, http, serve_command, serving, wait_for_text
 
 Installed = Callable[[str, str], Path]
 
@@ -66,13 +66,6 @@ class DrainProbe:
     new_connection: str  # "refused", or the /readyz status
     seconds: float  # until the new connection was refused or answered
     kept_alive: str  # "closed", or the /readyz status on the old connection
-
-
-def wait_until_logged(server: Server, text: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in server.output():
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{server.output()}"
-        time.sleep(0.02)
 
 
 def probe_the_drain(port: int, kept: HTTPConnection) -> DrainProbe:
@@ -154,7 +147,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(
         else:
             os.killpg(process.pid, signal.SIGTERM)
         # Once the signal is handled (the request is still in flight):
-        wait_until_logged(server_process, "SIGTERM: draining")
+        wait_for_text(server_process.log, "SIGTERM: draining")
         probe = probe_the_drain(port, kept)
         in_flight.join(timeout=30)
         returncode = process.wait(timeout=30)

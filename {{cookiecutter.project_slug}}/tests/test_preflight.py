@@ -161,38 +161,32 @@ def test_a_missing_directory_stops_the_start(
     assert error == f"error: unix:{path}: the directory {path.parent} does not exist\n"
 
 
-def test_an_unreadable_socket_stops_the_start_naming_the_error(
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (PermissionError(13, "Permission denied"), "[Errno 13] Permission denied"),
+        (TimeoutError("timed out"), "another server is listening there"),
+    ],
+    ids=["unreadable", "too-busy-to-answer"],
+)
+def test_a_socket_that_cannot_be_probed_stops_the_start(
     capsys: pytest.CaptureFixture[str],
     short_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
+    failure: OSError,
+    expected: str,
 ) -> None:
+    """An error names itself; a server too busy to answer counts as live."""
     path = stale_socket(short_dir)
 
-    def refused(self: socket.socket, address: str) -> None:
-        raise PermissionError(13, "Permission denied")
+    def connect(self: socket.socket, address: str) -> None:
+        raise failure
 
-    monkeypatch.setattr(socket.socket, "connect", refused)
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
     status, error = run(capsys, f"unix:{path}", "1")
 
     assert status == 2
-    assert error == f"error: unix:{path}: [Errno 13] Permission denied\n"
-
-
-def test_a_server_too_busy_to_answer_counts_as_live(
-    capsys: pytest.CaptureFixture[str],
-    short_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    path = stale_socket(short_dir)
-
-    def busy(self: socket.socket, address: str) -> None:
-        raise TimeoutError("timed out")
-
-    monkeypatch.setattr(socket.socket, "connect", busy)
-
-    status, error = run(capsys, f"unix:{path}", "1")
-
-    assert status == 2
-    assert "another server is listening there" in error
+    assert error.startswith(f"error: unix:{path}: ")
+    assert expected in error
     assert stat.S_ISSOCK(path.lstat().st_mode)

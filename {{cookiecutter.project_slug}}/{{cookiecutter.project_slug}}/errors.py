@@ -7,6 +7,11 @@ from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 
+def error_body(status: int, error: str, message: str | None) -> dict[str, object]:
+    """The one shape of every error the service answers."""
+    return {"error": error, "status": status, "message": message}
+
+
 async def http_error(error: HTTPException) -> ResponseReturnValue:
     """Render an HTTP error as JSON, keeping its headers (405's Allow, say).
 
@@ -20,8 +25,7 @@ async def http_error(error: HTTPException) -> ResponseReturnValue:
         for name, value in error.get_headers()
         if name.lower() != "content-type"
     ]
-    body = {"error": error.name, "status": status, "message": error.description}
-    return body, status, headers
+    return error_body(status, error.name, error.description), status, headers
 
 
 def register_error_handlers(app: Quart) -> None:

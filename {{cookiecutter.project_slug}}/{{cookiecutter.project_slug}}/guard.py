@@ -35,6 +35,8 @@ from hypercorn.typing import (
     WebsocketScope,
 )
 
+from .errors import error_body
+
 HTTP_VERSIONS = ("1.0", "1.1")
 NO_WEBSOCKETS = "this service has no WebSocket endpoint"
 
@@ -43,8 +45,8 @@ Refusal = tuple[int, str, str]
 
 
 def refusal_body(status: int, reason: str, message: str) -> bytes:
-    """The body errors.py gives every HTTP error."""
-    error = {"error": reason, "status": status, "message": message}
+    """errors.py's body, encoded here: no Quart response at this level."""
+    error = error_body(status, reason, message)
     return json.dumps(error, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -101,7 +103,11 @@ class RequestGuardMiddleware:
         if b"content-length" in names and b"transfer-encoding" in names:
             message = "Content-Length and Transfer-Encoding must not both be sent"
             return 400, "Bad Request", message
-        if is_websocket_upgrade(scope["headers"]) and not self.has_websocket_routes():
+        if (
+            b"upgrade" in names
+            and is_websocket_upgrade(scope["headers"])
+            and not self.has_websocket_routes()
+        ):
             return 404, "Not Found", NO_WEBSOCKETS
         return None
 

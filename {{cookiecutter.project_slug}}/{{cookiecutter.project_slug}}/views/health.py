@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, current_app
 from quart.typing import ResponseReturnValue
 
+from ..errors import error_body
 from ..lifecycle import readiness
 
 health = Blueprint("health", __name__)
@@ -34,11 +35,7 @@ def unavailable(
     message: str, failed: dict[str, str] | None = None
 ) -> ResponseReturnValue:
     """A 503 in the shape of every other error (see errors.py)."""
-    body: dict[str, object] = {
-        "error": "Service Unavailable",
-        "status": 503,
-        "message": message,
-    }
+    body = error_body(503, "Service Unavailable", message)
     if failed:
         body["checks"] = failed
     return body, 503
