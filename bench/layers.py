@@ -12,17 +12,18 @@ The variants, each adding one layer to the one before:
 1. the bare Quart app (`bench/apps/bare_quart.py`);
 2. the baked app with its ASGI middleware taken off (health routes, error
    handlers, lifecycle, settings);
-3. the baked `create_app()` as built, with `configure_logging("WARNING",
+3. that app with the request guard (`guard.py`) put back alone;
+4. the baked `create_app()` as built, with `configure_logging("WARNING",
    "json")`: the access line is dropped at the level check, as with
    `<SLUG>_LOG_LEVEL=WARNING`;
-4. the same after `configure_logging("INFO", "json")`, stderr a file: the
+5. the same after `configure_logging("INFO", "json")`, stderr a file: the
    access line on, as shipped;
-5. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
+6. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
    -Prefix, which the app does not trust (`TRUSTED_PROXY_HOPS: 0`);
-6. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
+7. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
    applied: as `deploy/` runs it.
 
-Variants 1-3 run first, their passes interleaved, then 4-6 with logging at
+Variants 1-4 run first, their passes interleaved, then 5-7 with logging at
 INFO. Logging is configured before any app runs, as asgi.py does: a Quart app
 whose logger finds no handler adds its own (a queue and a thread) on first
 use, and every later line would go through both. The event loop is uvloop's,
@@ -269,7 +270,7 @@ def table(variants: list[Variant], count: int, passes: int, lines: int) -> str:
         "\n".join(rows)
         + f"\n\nIn one process, no server: {count:,} `GET /` a pass through a"
         f" minimal ASGI driver, the least CPU time per request of {passes}"
-        f" passes; {lines:,} access lines written by variants 4-6.\n"
+        f" passes; {lines:,} access lines written by variants 5-7.\n"
     )
 
 
@@ -303,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging("WARNING", "json")
             stripped = create_app()
             del stripped.asgi_app  # the middleware set on it: Quart's own again
+            guarded = create_app()
+            del guarded.asgi_app
+            guard = importlib.import_module(f"{slug}.guard").RequestGuardMiddleware
+            guarded.asgi_app = guard(  # type: ignore[method-assign]
+                guarded.asgi_app, allow_http2=False, has_websocket_routes=lambda: False
+            )
             plain = http_scope()
             quiet = [
                 Variant("bare Quart app", bare, plain),
@@ -312,6 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     stripped,
                     plain,
                 ),
+                Variant("+ the request guard (`guard.py`) alone", guarded, plain),
                 Variant(
                     "+ request-context middleware, access line off (`LOG_LEVEL`"
                     " WARNING)",
