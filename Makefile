@@ -10,7 +10,7 @@ DEMO_BIND ?= 127.0.0.1:8000
 .DEFAULT_GOAL := help
 # Debian packages the suite and the benchmark run for real: nginx as the
 # gateway in front of baked services, wrk as the load generator.
-SYSTEM_PACKAGES := nginx-light wrk
+SYSTEM_PACKAGES := nginx-light wrk postgresql chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help bootstrap system-packages demo test bench clean

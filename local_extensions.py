@@ -4,6 +4,8 @@
   uses the pre-generation hook's own `derive_slug`, so the default always
   passes the rules the hook enforces: the hook module is their single home.
 - `toml_string` quotes an answer for pyproject.toml.
+- `json_string` quotes an answer for YAML and JSON, as Python's `json.dumps`
+  writes it (non-ASCII kept): settings.yml and openapi.json.
 """
 
 from __future__ import annotations
@@ -37,3 +39,12 @@ def toml_string(value: str) -> str:
     non-ASCII as it is and escape only what TOML requires (DEL among them).
     """
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+@simple_filter
+def json_string(value: str) -> str:
+    """A JSON string holding `value`, as `json.dumps(..., ensure_ascii=False)`
+    writes it (openapi.json must match the document the service generates),
+    which is also a YAML double-quoted scalar for answers without control
+    characters, which the pre-generation hook refuses in a project name."""
+    return json.dumps(value, ensure_ascii=False)

@@ -23,8 +23,24 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 # option -> value -> paths (relative to the project root) that only that value
 # keeps. Every other value of the option has them removed. Paths may name the
 # package as "{slug}". Files no option names belong to every bake.
+DATA_LAYER = (
+    "alembic.ini",
+    "{slug}/core/database.py",
+    "{slug}/migrations",
+    "{slug}/models",
+    "{slug}/schemas/fields.py",
+    "{slug}/schemas/items.py",
+    "{slug}/views/items.py",
+    "tests/test_database.py",
+    "tests/test_items.py",
+    "tests/test_migrations.py",
+)
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "asgi_server": {"hypercorn": ("hypercorn.toml",)},
+    "database": {
+        "sqlite": DATA_LAYER,
+        "postgresql": (*DATA_LAYER, "tests/postgres.py"),
+    },
 }
 
 

@@ -29,6 +29,7 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
 ASGI_SERVERS = ("hypercorn", "granian", "uvicorn")
+DATABASES = ("sqlite", "postgresql", "none")
 
 # Names the slug must not take. The standard library is checked through
 # sys.stdlib_module_names; the template's suite checks that every import name
@@ -49,6 +50,8 @@ RESERVED_NAMES = frozenset(
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
         *("request_context", "settings", "test", "tests", "views", "wrappers"),
+        *("alembic", "api", "core", "database", "fields", "migrations", "models"),
+        "schemas",
     }
 )
 
@@ -81,7 +84,9 @@ _EMAIL = re.compile(
 MAX_SLUG_LENGTH = 40
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators
+# (YAML and JavaScript read those as line breaks).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def check_slug(slug: str) -> str | None:
@@ -162,6 +167,7 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "python_version": _one_of(PYTHON_VERSIONS),
     "license": _one_of(LICENSES),
     "asgi_server": _one_of(ASGI_SERVERS),
+    "database": _one_of(DATABASES),
 }
 
 

@@ -1,23 +1,101 @@
-"""Shared fixtures: an app running inside `test_app()` and a client for it."""
+"""Shared fixtures: an app running inside `test_app()` and a client for it.
+{%- if cookiecutter.database == 'none' %}"""{% endif %}
+{%- if cookiecutter.database == 'sqlite' %}
+
+Every test's app uses one SQLite database for the session, migrated to the
+latest revision and emptied after each test that used the `app` fixture.
+{%- elif cookiecutter.database == 'postgresql' %}
+
+Every test's app uses one PostgreSQL database for the session, migrated to
+the latest revision and emptied after each test that used the `app` fixture:
+a server the tests start from the machine's PostgreSQL (postgres.py), or the
+database TEST_DATABASE_URL names (its tables are emptied: never point it at
+data you keep).
+{%- endif %}
+{%- if cookiecutter.database != 'none' %}
+"""
+{%- endif %}
 
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
+{%- if cookiecutter.database != 'none' %}
+from pathlib import Path
+{%- endif %}
 
 import pytest
+{%- if cookiecutter.database != 'none' %}
+from alembic import command
+from alembic.config import Config
+{%- endif %}
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
+{%- if cookiecutter.database != 'none' %}
+from sqlalchemy import delete
+{%- endif %}
 
-from {{ cookiecutter.project_slug }} import create_app, settings
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core import settings
+{%- if cookiecutter.database != 'none' %}
+from {{ cookiecutter.project_slug }}.core.database import database
+from {{ cookiecutter.project_slug }}.models import Base
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str) -> Config:
+    """alembic.ini, for the database `url` names instead of DATABASE_URL."""
+    config = Config(PROJECT / "alembic.ini")
+    config.attributes["url"] = url
+    return config
+
+
+def migrate(url: str) -> None:
+    """`make migrate`, on the database `url` names."""
+    command.upgrade(alembic_config(url), "head")
+
+
+@pytest.fixture(scope="session")
+{%- if cookiecutter.database == 'sqlite' %}
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's database, migrated to the latest revision."""
+    path = tmp_path_factory.mktemp("database") / "test.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate(url)
+    return url
+{%- else %}
+def database_url() -> Iterator[str]:
+    """The session's database, migrated to the latest revision."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        migrate(given)
+        yield given
+        return
+    from postgres import PostgresCluster
+
+    with PostgresCluster() as cluster:
+        migrate(cluster.url)
+        yield cluster.url
+{%- endif %}
+{%- endif %}
 
 
 @pytest.fixture(autouse=True)
+{%- if cookiecutter.database != 'none' %}
+def packaged_settings_only(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+{%- else %}
 def packaged_settings_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the caller's settings file and variables out of every test."""
+{%- endif %}
+    """Keep the caller's settings file and variables out of every test
+    {%- if cookiecutter.database != 'none' %}; every
+    app the tests build uses the test database{% endif %}."""
     monkeypatch.delenv(settings.SETTINGS_FILE_VARIABLE, raising=False)
     for name in list(os.environ):
         if name.startswith(f"{settings.ENV_PREFIX}_"):
             monkeypatch.delenv(name)
+{%- if cookiecutter.database != 'none' %}
+    monkeypatch.setenv(f"{settings.ENV_PREFIX}_DATABASE_URL", database_url)
+{%- endif %}
 
 
 @pytest.fixture
@@ -26,6 +104,16 @@ async def app() -> AsyncIterator[Quart]:
     app = create_app(TESTING=True)
     async with app.test_app():
         yield app
+{%- if cookiecutter.database != 'none' %}
+        await empty_tables(app)
+
+
+async def empty_tables(app: Quart) -> None:
+    """Delete every row the test wrote, keeping the tables."""
+    async with database(app).engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(delete(table))
+{%- endif %}
 
 
 @pytest.fixture

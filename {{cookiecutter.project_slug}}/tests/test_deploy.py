@@ -4,7 +4,7 @@
 import re
 from pathlib import Path
 
-from {{ cookiecutter.project_slug }} import settings
+from {{ cookiecutter.project_slug }}.core import settings
 
 SLUG = "{{ cookiecutter.project_slug }}"
 SNIPPET = Path(__file__).parents[1] / "deploy" / "nginx" / f"{SLUG}.conf"

@@ -5,9 +5,11 @@ from typing import Any
 
 import pytest
 from asgi_calls import call, http_scope
+from pydantic import BaseModel, Field
 from quart import Blueprint, Quart, request
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
+from quart_schema import RequestSchemaValidationError, validate_request
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
@@ -24,6 +26,22 @@ async def echo() -> dict[str, Any]:
 @faulty.get("/boom")
 async def boom() -> ResponseReturnValue:
     raise RuntimeError("secret internal detail")
+
+
+class Sample(BaseModel):
+    name: str
+    size: int = Field(ge=0)
+
+
+@faulty.post("/validated")
+@validate_request(Sample)
+async def validated(data: Sample) -> dict[str, Any]:
+    return data.model_dump()
+
+
+@faulty.post("/unconvertible")
+async def unconvertible() -> dict[str, Any]:
+    raise RequestSchemaValidationError(TypeError("cannot load Sample"))
 
 
 @pytest.fixture
@@ -167,3 +185,24 @@ async def test_app_factory_registers_only_the_given_blueprints() -> None:
 
     assert "home" not in app.blueprints
     assert "faulty" in app.blueprints
+
+
+async def test_a_body_failing_its_model_is_a_400_naming_each_field(
+    faulty_client: Client,
+) -> None:
+    response = await faulty_client.post("/validated", json={"size": -1})
+
+    assert response.status_code == 400
+    body = await response.get_json()
+    assert (body["error"], body["status"]) == ("Bad Request", 400)
+    assert [problem["field"] for problem in body["fields"]] == ["name", "size"]
+
+
+async def test_a_body_that_cannot_be_converted_is_a_400_on_the_body(
+    faulty_client: Client,
+) -> None:
+    response = await faulty_client.post("/unconvertible")
+
+    assert response.status_code == 400
+    fields = (await response.get_json())["fields"]
+    assert fields == [{"field": "body", "message": "cannot load Sample"}]

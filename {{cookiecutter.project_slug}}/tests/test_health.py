@@ -11,11 +11,11 @@ from quart import Blueprint, Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.lifecycle import (
+from {{ cookiecutter.project_slug }}.core.lifecycle import (
     add_readiness_check,
     readiness,
 )
-from {{ cookiecutter.project_slug }}.request_context import current_request_id
+from {{ cookiecutter.project_slug }}.core.request_context import current_request_id
 
 
 async def test_healthz_is_ok(client: Client) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.logs import (
+from {{ cookiecutter.project_slug }}.core.logs import (
     FORMATTERS,
     SERVER_ACCESS_LOGGERS,
     SERVER_LOGGERS,
@@ -16,7 +16,7 @@ from {{ cookiecutter.project_slug }}.logs import (
     configure_logging,
     escape_controls,
 )
-from {{ cookiecutter.project_slug }}.settings import LOG_FORMATS
+from {{ cookiecutter.project_slug }}.core.settings import LOG_FORMATS
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 

@@ -9,11 +9,11 @@ from quart import Blueprint, request, url_for
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.proxy import (
+from {{ cookiecutter.project_slug }}.core.proxy import (
     ProxyHeadersMiddleware,
     rewritten,
 )
-from {{ cookiecutter.project_slug }}.settings import SettingsError
+from {{ cookiecutter.project_slug }}.core.settings import SettingsError
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 seen = Blueprint("seen", __name__)

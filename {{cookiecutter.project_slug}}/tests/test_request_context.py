@@ -10,8 +10,9 @@ from quart import Blueprint, abort
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }} import create_app, request_context
-from {{ cookiecutter.project_slug }}.request_context import (
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core import request_context
+from {{ cookiecutter.project_slug }}.core.request_context import (
     RequestContextMiddleware,
     current_request_id,
 )

@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.project_slug }} import create_app, settings
-from {{ cookiecutter.project_slug }}.settings import ENV_PREFIX, SettingsError
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core import settings
+from {{ cookiecutter.project_slug }}.core.settings import ENV_PREFIX, SettingsError
 
 
 @pytest.fixture

@@ -1,39 +1,28 @@
-"""The application factory."""
+"""The application factory: which parts make up the service, in order."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
 from collections.abc import Iterable
 from typing import Any
 
-from quart import Blueprint, Quart, Response
+from quart import Blueprint, Quart
 
-from .errors import register_error_handlers
-from .guard import RequestGuardMiddleware
-from .lifecycle import init_lifecycle
-from .proxy import trust_proxies
-from .request_context import RequestContextMiddleware
-from .settings import load_settings
+from .core.api import init_api
+{%- if cookiecutter.database != 'none' %}
+from .core.database import init_database
+{%- endif %}
+from .core.errors import register_error_handlers
+from .core.guard import RequestGuardMiddleware
+from .core.health import health
+from .core.lifecycle import init_lifecycle
+from .core.proxy import trust_proxies
+from .core.request_context import RequestContextMiddleware
+from .core.service import Service
+from .core.settings import load_settings
 from .views import blueprints as default_blueprints
-from .views.health import health
-from .wrappers import ServiceRequest
-
-
-class Service(Quart):
-    """Quart, with the request class of wrappers.py and an OPTIONS answer
-    that is a 204 with an Allow header, not an empty text/html page."""
-
-    request_class = ServiceRequest
-
-    async def make_default_options_response(self, *args: Any) -> Response:
-        # Quart 0.23 passes the request's context, 0.22 nothing: pass it on.
-        response = await super().make_default_options_response(*args)
-        response.status_code = 204
-        # A 204 has no content, so neither type nor length (RFC 9110).
-        del response.headers["Content-Type"]
-        del response.headers["Content-Length"]
-        return response
 
 
 def create_app(
@@ -57,6 +46,10 @@ def create_app(
     app.config.update(config)
     register_error_handlers(app)
     init_lifecycle(app)
+    init_api(app, app.config["API_TITLE"], importlib.metadata.version(app.name))
+{%- if cookiecutter.database != 'none' %}
+    init_database(app)
+{%- endif %}
     app.register_blueprint(health)
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)

@@ -9,8 +9,8 @@ import resource
 from contextlib import suppress
 
 from .app import create_app
-from .logs import configure_logging
-from .settings import load_settings
+from .core.logs import configure_logging
+from .core.settings import load_settings
 
 # Where the hard limit is "unlimited" (macOS), which no process may ask for.
 UNLIMITED_FILES_CEILING = 65536

@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, current_app
-from quart.typing import ResponseReturnValue
+from typing import Literal
 
-from ..errors import error_body
-from ..lifecycle import readiness
+from pydantic import BaseModel
+from quart import Blueprint, current_app
+from quart_schema import validate_response
+
+from .errors import ErrorBody, error_body
+from .lifecycle import readiness
 
 health = Blueprint("health", __name__)
 
 
+class Alive(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    """Serving, and every readiness check passed."""
+
+    status: Literal["ready"]
+    checks: dict[str, Literal["ok"]]
+
+
+class Unready(ErrorBody):
+    """Starting or draining (no checks run), or the checks that failed, with why."""
+
+    checks: dict[str, str]
+
+
 @health.get("/healthz")
-async def healthz() -> ResponseReturnValue:
+@validate_response(Alive)
+async def healthz() -> Alive:
     """Liveness: the process answers. Cheap, and touches no dependency."""
-    return {"status": "ok"}
+    return Alive(status="ok")
 
 
 @health.get("/readyz")
-async def readyz() -> ResponseReturnValue:
+@validate_response(Ready)
+@validate_response(Unready, 503)
+async def readyz() -> Ready | tuple[Unready, int]:
     """Readiness: serving, not draining, and every readiness check passes."""
     state = readiness(current_app)
     if state.state != "ready":
@@ -28,14 +53,12 @@ async def readyz() -> ResponseReturnValue:
     if failed:
         current_app.logger.warning("readiness checks failed: %s", failed)
         return unavailable("readiness checks failed", failed)
-    return {"status": "ready", "checks": dict.fromkeys(state.checks, "ok")}
+    return Ready(status="ready", checks=dict.fromkeys(state.checks, "ok"))
 
 
 def unavailable(
     message: str, failed: dict[str, str] | None = None
-) -> ResponseReturnValue:
+) -> tuple[Unready, int]:
     """A 503 in the shape of every other error (see errors.py)."""
     body = error_body(503, "Service Unavailable", message)
-    if failed:
-        body["checks"] = failed
-    return body, 503
+    return Unready(**body, checks=failed or {}), 503

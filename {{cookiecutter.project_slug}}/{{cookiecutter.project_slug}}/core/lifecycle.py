@@ -63,7 +63,9 @@ class Readiness:
 def _reason(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "timed out"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    # The first line only: a database error's next lines are background.
+    detail = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
 
 
 def readiness(app: Quart) -> Readiness:

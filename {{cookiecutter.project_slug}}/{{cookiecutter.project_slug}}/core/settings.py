@@ -28,7 +28,8 @@ from typing import Any
 import yaml
 from quart import Config
 
-PACKAGED_SETTINGS = Path(__file__).with_name("settings.yml")
+# settings.yml sits in the package, beside the code it configures.
+PACKAGED_SETTINGS = Path(__file__).parent.parent / "settings.yml"
 SETTINGS_FILE_VARIABLE = "QUART_SETTINGS"
 ENV_PREFIX = "{{ cookiecutter.project_slug | upper }}"
 
@@ -51,6 +52,24 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda value: type(value) in (int, float) and value > 0,
         "a number of seconds above 0",
     ),
+{%- if cookiecutter.database != 'none' %}
+    "DATABASE_POOL_SIZE": (
+        lambda value: type(value) is int and value >= 1,
+        "a whole number, 1 or more",
+    ),
+    "DATABASE_MAX_OVERFLOW": (
+        lambda value: type(value) is int and value >= 0,
+        "a whole number, 0 or more",
+    ),
+    "DATABASE_POOL_TIMEOUT": (
+        lambda value: type(value) in (int, float) and value > 0,
+        "a number of seconds above 0",
+    ),
+    "DATABASE_POOL_RECYCLE": (
+        lambda value: type(value) is int and (value == -1 or value >= 1),
+        "a whole number of seconds, or -1 for never",
+    ),
+{%- endif %}
 }
 
 

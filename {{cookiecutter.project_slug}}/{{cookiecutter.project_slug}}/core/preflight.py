@@ -1,7 +1,7 @@
 """Checks `make serve` (and deploy/systemd's ExecStartPre) runs before the
 server starts:
 
-    python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS
+    python -m {{ cookiecutter.project_slug }}.core.preflight BIND WORKERS
 
 - The app loads: a bad setting stops the start with one line naming it and
   exit status 2, rather than a traceback from each worker (a server's main
@@ -39,7 +39,7 @@ class PreflightError(RuntimeError):
 
 def check_app() -> None:
     """Build the app as the server will, from the same settings."""
-    from .app import create_app
+    from ..app import create_app
 
     try:
         create_app()

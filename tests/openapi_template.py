@@ -1,0 +1,51 @@
+"""Write the template's openapi.json from the documents two bakes generate.
+
+The baked project ships openapi.json, and its own test fails unless the file
+is exactly what the code generates (`make openapi`). Cookiecutter's hooks run
+without the service's dependencies, so the file is a Jinja template: the
+document of a bake with a database, and of one without, with the answers that
+vary (title and version) put back as Jinja expressions. After changing the
+baked API, refresh it:
+
+    python tests/openapi_template.py DATABASE_BAKE/openapi.json NONE_BAKE/openapi.json
+
+with each file written by `make openapi` in a default bake (project name
+"My Service", version 0.1.0) and in one with database=none.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}" / "openapi.json"
+DEFAULT_INFO = '''  "info": {
+    "title": "My Service",
+    "version": "0.1.0"
+  },'''
+JINJA_INFO = '''  "info": {
+    "title": {{ cookiecutter.project_name | json_string }},
+    "version": {{ cookiecutter.version | json_string }}
+  },'''
+
+
+def templated(document: str) -> str:
+    assert document.count(DEFAULT_INFO) == 1, "bake with the default answers"
+    assert "{{" not in document and "{%" not in document and "{#" not in document
+    return document.replace(DEFAULT_INFO, JINJA_INFO)
+
+
+def main(with_database: Path, without: Path) -> int:
+    TEMPLATE.write_text(
+        "{%- if cookiecutter.database != 'none' -%}\n"
+        + templated(with_database.read_text(encoding="utf-8"))
+        + "{%- else -%}\n"
+        + templated(without.read_text(encoding="utf-8"))
+        + "{%- endif %}\n",
+        encoding="utf-8",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -1,0 +1,210 @@
+"""The data layer's plumbing: the engine's lifetime, DATABASE_URL, the unit of
+work per request, readiness, and an unreachable database as a JSON 503."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from conftest import empty_tables
+from quart import Blueprint, Quart, abort, g
+from quart.typing import ResponseReturnValue
+from quart.typing import TestClientProtocol as Client
+from sqlalchemy import select
+from sqlalchemy.pool import QueuePool
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.database import (
+    SESSION,
+    close_session,
+    database,
+    database_url,
+    db_session,
+)
+from {{ cookiecutter.project_slug }}.core.settings import SettingsError
+from {{ cookiecutter.project_slug }}.models import Item
+from {{ cookiecutter.project_slug }}.views import blueprints
+
+SECRET = "s3cret-pa55word"
+{%- if cookiecutter.database == 'sqlite' %}
+# A database that cannot be opened: its directory does not exist.
+UNREACHABLE = "sqlite+aiosqlite:////nonexistent/directory/data.sqlite3"
+{%- else %}
+# A database nobody serves: port 1 refuses every connection.
+UNREACHABLE = f"postgresql+asyncpg://service:{SECRET}@127.0.0.1:1/service"
+{%- endif %}
+
+# Views that exist only in these tests, to end a unit of work each way.
+units = Blueprint("units", __name__)
+
+
+@units.post("/saved")
+async def saved() -> ResponseReturnValue:
+    db_session().add(Item(name="saved"))
+    return {}, 201
+
+
+@units.post("/refused")
+async def refused() -> ResponseReturnValue:
+    db_session().add(Item(name="refused"))
+    await db_session().flush()
+    abort(400)
+
+
+@units.post("/crashed")
+async def crashed() -> ResponseReturnValue:
+    db_session().add(Item(name="crashed"))
+    await db_session().flush()
+    raise RuntimeError("after a write")
+
+
+@units.post("/duplicate-at-commit")
+async def duplicate_at_commit() -> ResponseReturnValue:
+    db_session().add(Item(name="twin"))
+    db_session().add(Item(name="twin"))  # not flushed: fails at the commit
+    return {}, 201
+
+
+@pytest.fixture
+async def units_app() -> AsyncIterator[Quart]:
+    app = create_app(blueprints=[*blueprints, units], TESTING=True)
+    async with app.test_app():
+        yield app
+        await empty_tables(app)
+
+
+def checked_out(pool: object) -> int:
+    """Connections taken from the pool and not given back."""
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
+
+
+async def names(app: Quart) -> list[str]:
+    async with database(app).sessions() as session:
+        return list(await session.scalars(select(Item.name).order_by(Item.name)))
+
+
+async def test_the_engine_exists_only_while_the_app_serves() -> None:
+    app = create_app()
+    with pytest.raises(RuntimeError, match="only while the app serves"):
+        database(app)
+
+    async with app.test_app():
+        engine = database(app).engine
+
+    assert checked_out(engine.pool) == 0
+    with pytest.raises(RuntimeError):
+        database(app)
+
+
+async def test_a_success_commits_the_unit_of_work(units_app: Quart) -> None:
+    response = await units_app.test_client().post("/saved")
+
+    assert response.status_code == 201
+    assert await names(units_app) == ["saved"]
+
+
+@pytest.mark.parametrize(("path", "status"), [("/refused", 400), ("/crashed", 500)])
+async def test_an_error_rolls_the_unit_of_work_back(
+    units_app: Quart, path: str, status: int
+) -> None:
+    response = await units_app.test_client().post(path)
+
+    assert response.status_code == status
+    assert (await response.get_json())["status"] == status
+    assert await names(units_app) == []
+
+
+async def test_a_conflict_found_at_the_commit_is_a_json_409(units_app: Quart) -> None:
+    response = await units_app.test_client().post("/duplicate-at-commit")
+
+    assert response.status_code == 409
+    assert (await response.get_json())["error"] == "Conflict"
+    assert await names(units_app) == []
+
+
+async def test_a_session_left_open_is_closed_at_teardown(app: Quart) -> None:
+    async with app.test_request_context("/"):
+        session = db_session()
+        await session.execute(select(1))
+        await close_session(None)
+        assert SESSION not in g
+
+    assert checked_out(database(app).engine.pool) == 0
+
+
+async def test_readyz_checks_the_database(client: Client) -> None:
+    response = await client.get("/readyz")
+
+    body = await response.get_json()
+    assert body == {"status": "ready", "checks": {"database": "ok"}}
+
+
+@pytest.fixture
+async def unreachable() -> AsyncIterator[Client]:
+    app = create_app(DATABASE_URL=UNREACHABLE, READINESS_TIMEOUT=5)
+    async with app.test_app():
+        yield app.test_client()
+
+
+async def test_an_unreachable_database_makes_readyz_503_not_healthz(
+    unreachable: Client,
+) -> None:
+    ready = await unreachable.get("/readyz")
+    alive = await unreachable.get("/healthz")
+
+    assert ready.status_code == 503
+    assert list((await ready.get_json())["checks"]) == ["database"]
+    assert alive.status_code == 200
+
+
+async def test_an_unreachable_database_is_a_json_503_without_secrets(
+    unreachable: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    for response in (
+        await unreachable.get("/items/1"),
+        await unreachable.post("/items", json={"name": "lost"}),
+        await unreachable.get("/readyz"),
+    ):
+        assert response.status_code == 503
+        body = await response.get_data(as_text=True)
+        assert SECRET not in body
+        assert "Traceback" not in body
+    assert caplog.records
+    assert not [r for r in caplog.records if r.exc_info]
+    assert SECRET not in caplog.text
+{%- if cookiecutter.database == 'postgresql' %}
+
+
+DRIVERLESS = ["postgresql://u@h/d", "postgres://u@h/d", "postgresql+asyncpg://u@h/d"]
+{%- else %}
+
+
+DRIVERLESS = ["sqlite:///x.sqlite3", "sqlite+aiosqlite:///x.sqlite3"]
+{%- endif %}
+
+
+@pytest.mark.parametrize("given", DRIVERLESS)
+def test_database_url_gets_the_async_driver(given: str) -> None:
+    assert database_url(given).drivername == "{{ 'postgresql+asyncpg' if cookiecutter.database == 'postgresql' else 'sqlite+aiosqlite' }}"
+
+
+@pytest.mark.parametrize(
+    ("given", "rule"),
+    [
+        (f"not a url with {SECRET}", "is not a database URL"),
+        (f"mysql://user:{SECRET}@host/db", "names 'mysql'"),
+        (f"postgresql+psycopg://user:{SECRET}@host/db", "names 'postgresql.psycopg'"),
+        (f"sqlite+pysqlite:///{SECRET}.db", "names 'sqlite.pysqlite'"),
+    ],
+)
+def test_a_bad_database_url_stops_startup_without_its_password(
+    given: str, rule: str
+) -> None:
+    with pytest.raises(SettingsError, match=rule) as caught:
+        create_app(DATABASE_URL=given)
+
+    assert SECRET not in str(caught.value)
+
+
+async def test_a_pool_setting_out_of_range_stops_startup() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
+        create_app(DATABASE_POOL_SIZE=0)

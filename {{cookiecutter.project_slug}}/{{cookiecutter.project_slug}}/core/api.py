@@ -1,0 +1,65 @@
+"""The API contract: quart-schema validates each endpoint's request and
+response against pydantic models (schemas/), and documents them.
+
+- `/openapi.json`: the OpenAPI 3.1 document, built from the routes and their
+  models; `make openapi` writes it to openapi.json for review.
+- `/docs`: Swagger UI, entirely offline: its script and style come from the
+  swagger-ui-bundle package installed with the service, never from a CDN, and
+  their route is hidden from the document. quart-schema's other pages (ReDoc,
+  Scalar), which only load from a CDN, are off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from quart import Blueprint, Quart, Response, abort, send_from_directory
+from quart_schema import Info, OpenAPIProvider, QuartSchema, hide
+from quart_schema.typing import Model
+from swagger_ui_bundle import swagger_ui_path
+
+# Relative to /docs, so that they resolve under the gateway's prefix too.
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
+ASSETS_URL = "docs/assets"
+
+docs_assets = Blueprint("docs_assets", __name__)
+
+
+@docs_assets.get(f"/{ASSETS_URL}/<filename>")
+@hide
+async def docs_asset(filename: str) -> Response:
+    """The two files /docs needs, from the installed swagger-ui-bundle."""
+    if filename not in DOCS_ASSETS:
+        abort(404)
+    return await send_from_directory(swagger_ui_path, filename)
+
+
+class NoContent(BaseModel):
+    """A response without a body (204)."""
+
+
+class ServiceOpenAPI(OpenAPIProvider):
+    """quart-schema's document, with bodiless responses (`NoContent`) as
+    OpenAPI spells them: a description and no content."""
+
+    def build_response_object(
+        self, model: type[Model], headers_model: type[Model] | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if model is NoContent:
+            return {"description": "No Content"}, {}
+        return super().build_response_object(model, headers_model)
+
+
+def init_api(app: Quart, title: str, version: str) -> None:
+    """Validate and document every endpoint; serve /openapi.json and /docs."""
+    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = f"{ASSETS_URL}/{DOCS_ASSETS[0]}"
+    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = f"{ASSETS_URL}/{DOCS_ASSETS[1]}"
+    QuartSchema(
+        app,
+        info=Info(title=title, version=version),
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        openapi_provider_class=ServiceOpenAPI,
+    )
+    app.register_blueprint(docs_assets)

@@ -1,0 +1,211 @@
+"""The database: one async SQLAlchemy engine per app, one session per request.
+
+- The engine is made when the app starts serving and disposed when it stops:
+  importing or building the app opens nothing. Its pool follows the
+  DATABASE_* settings; each connection is pinged when taken from the pool,
+  so after the database restarts the service carries on by itself.
+- `db_session()` is the request's session (its unit of work), opened on first
+  use. When the request ends, it is committed if the response is a success
+  (below 400) and rolled back otherwise, whatever raised.
+- Errors: a uniqueness (or other integrity) violation the view did not handle
+  is a JSON 409; a database that cannot be reached is a JSON 503 (logged
+  without a traceback, since there is nothing to debug in the service).
+- /readyz checks the database with a `SELECT 1`.
+- DATABASE_URL's password never appears in a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from quart import Quart, current_app, g
+from quart.typing import ResponseReturnValue, ResponseTypes
+{%- if cookiecutter.database == 'sqlite' %}
+from sqlalchemy import event, text
+{%- else %}
+from sqlalchemy import text
+{%- endif %}
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from .errors import error_body
+from .lifecycle import add_readiness_check
+from .settings import SettingsError
+
+EXTENSION = "database"
+SESSION = "_database_session"
+
+# The service's driver, for a URL that names the database without one.
+{%- if cookiecutter.database == 'postgresql' %}
+DRIVER = "postgresql+asyncpg"
+ASYNC_DRIVERS = {"postgresql": DRIVER, "postgres": DRIVER}
+{%- else %}
+DRIVER = "sqlite+aiosqlite"
+ASYNC_DRIVERS = {"sqlite": DRIVER}
+{%- endif %}
+
+# A database that cannot be reached: refused or dropped connections, a host
+# that does not resolve, the pool's wait for a free connection running out.
+UNAVAILABLE = (
+    ConnectionError,
+    socket.gaierror,
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+)
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+def database_url(value: str) -> URL:
+    """DATABASE_URL as SQLAlchemy's URL, with the async driver filled in
+    (`postgresql://` becomes `postgresql+asyncpg://`).
+
+    Raises SettingsError, in words that never repeat the URL (and its
+    password), when it does not parse or names another driver.
+    """
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise SettingsError(
+            "setting DATABASE_URL is not a database URL"
+            " (dialect://user:password@host:port/database)"
+        ) from None
+    url = url.set(drivername=ASYNC_DRIVERS.get(url.drivername, url.drivername))
+    if url.drivername != DRIVER:
+        raise SettingsError(
+            f"setting DATABASE_URL names {url.drivername!r}: it must be {DRIVER}"
+        )
+    return url
+
+
+def create_engine(config: dict[str, Any]) -> AsyncEngine:
+    """The engine DATABASE_URL names. Its errors never show SQL parameters
+    (request data), and each pooled connection is pinged before use."""
+    url = database_url(config["DATABASE_URL"])
+    engine = create_async_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=config["DATABASE_POOL_SIZE"],
+        max_overflow=config["DATABASE_MAX_OVERFLOW"],
+        pool_timeout=config["DATABASE_POOL_TIMEOUT"],
+        pool_recycle=config["DATABASE_POOL_RECYCLE"],
+    )
+{%- if cookiecutter.database == 'sqlite' %}
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+{%- endif %}
+    return engine
+{%- if cookiecutter.database == 'sqlite' %}
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Enforce foreign keys (off by default in SQLite), and let readers
+    proceed while one request writes (write-ahead log)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+{%- endif %}
+
+
+def database(app: Quart) -> Database:
+    """The app's engine and session factory, while it serves."""
+    if EXTENSION not in app.extensions:
+        raise RuntimeError("the database is open only while the app serves")
+    found: Database = app.extensions[EXTENSION]
+    return found
+
+
+def db_session() -> AsyncSession:
+    """The current request's session, opened on first use.
+
+    Committed when the response is a success, rolled back otherwise: a view
+    never commits. Call `await session.flush()` to have the database check
+    constraints or assign ids before the view returns.
+    """
+    session: AsyncSession | None = g.get(SESSION)
+    if session is None:
+        session = database(current_app).sessions()
+        setattr(g, SESSION, session)
+    return session
+
+
+async def end_unit_of_work(response: ResponseTypes) -> ResponseTypes:
+    """Commit the request's session on success; roll back otherwise."""
+    session: AsyncSession | None = g.pop(SESSION, None)
+    if session is None:
+        return response
+    try:
+        if response.status_code < 400:
+            await session.commit()
+    except (IntegrityError, *UNAVAILABLE) as error:
+        # Too late for the view's answer: the change is not saved.
+        return await current_app.make_response(await database_error(error))
+    finally:
+        await session.close()  # rolls back what is not committed
+    return response
+
+
+async def close_session(_error: BaseException | None) -> None:
+    """Release the session of a request that ended before the response."""
+    session: AsyncSession | None = g.pop(SESSION, None)
+    if session is not None:
+        await session.close()
+
+
+async def database_error(error: Exception) -> ResponseReturnValue:
+    """A JSON 409 for an integrity violation, a 503 for an unreachable database."""
+    if isinstance(error, IntegrityError):
+        message = "the request conflicts with data the service holds"
+        return error_body(409, "Conflict", message), 409
+    # The error's first line: no SQL, no parameters (hide_parameters), no URL.
+    reason = (str(error).splitlines() or [""])[0]
+    name = type(error).__name__
+    current_app.logger.error("database unavailable: %s: %s", name, reason)
+    return error_body(503, "Service Unavailable", "the database is unavailable"), 503
+
+
+def init_database(app: Quart) -> None:
+    """Open the engine while serving; a session per request; its errors as JSON."""
+    database_url(app.config["DATABASE_URL"])  # a bad URL stops create_app
+
+    @app.before_serving
+    async def open_engine() -> None:
+        engine = create_engine(app.config)
+        app.extensions[EXTENSION] = Database(
+            engine, async_sessionmaker(engine, expire_on_commit=False)
+        )
+
+    @app.after_serving
+    async def dispose_engine() -> None:
+        await app.extensions.pop(EXTENSION).engine.dispose()
+
+    async def ping() -> None:
+        async with database(app).engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    add_readiness_check(app, "database", ping)
+    app.after_request(end_unit_of_work)
+    app.teardown_request(close_session)
+    app.register_error_handler(IntegrityError, database_error)
+    for unavailable in UNAVAILABLE:
+        app.register_error_handler(unavailable, database_error)

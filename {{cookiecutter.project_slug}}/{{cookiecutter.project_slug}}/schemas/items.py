@@ -1,0 +1,60 @@
+"""The example resource's bodies and query string. Remove it as README.md says."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..models.item import DESCRIPTION_LENGTH, NAME_LENGTH
+from .fields import Count, Id, Storable
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_LENGTH),
+    Storable,
+]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_LENGTH), Storable]
+
+
+class ItemIn(BaseModel):
+    """A new item. Its name must be unique."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: Description = ""
+    quantity: Count = 0
+
+
+class ItemUpdate(BaseModel):
+    """The fields to change; those left out (or null) stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: Description | None = None
+    quantity: Count | None = None
+
+
+class ItemOut(BaseModel):
+    """An item."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: Id
+    name: str
+    description: str
+    quantity: int
+
+
+class ItemQuery(BaseModel):
+    """One page: up to `limit` items with ids above `after`, by id."""
+
+    limit: int = Field(20, ge=1, le=100)
+    after: Count = 0
+
+
+class ItemPage(BaseModel):
+    """A page of items; `next` is the `after` of the next page, or null."""
+
+    items: list[ItemOut]
+    next: int | None

@@ -1,0 +1,115 @@
+"""The example resource: create, read, list, update and delete items.
+
+It shows how an endpoint is written here: a blueprint route, its request and
+response models (schemas/items.py) validated by quart-schema, and the
+request's database session, which the service commits when the response is a
+success and rolls back otherwise. Remove it as README.md says.
+"""
+
+from quart import Blueprint, abort, url_for
+from quart_schema import (
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..core.api import NoContent
+from ..core.database import db_session
+from ..core.errors import ErrorBody, ValidationErrorBody
+from ..models.base import ID_MAX
+from ..models.item import Item
+from ..schemas.items import ItemIn, ItemOut, ItemPage, ItemQuery, ItemUpdate
+
+items = Blueprint("items", __name__, url_prefix="/items")
+
+# An id beyond what the table can hold is simply not found.
+ITEM = f"/<int(max={ID_MAX}):item_id>"
+
+
+@items.post("")
+@validate_request(ItemIn)
+@validate_response(ItemOut, 201)
+@document_response(ValidationErrorBody, 400)
+@document_response(ErrorBody, 409)
+async def create_item(data: ItemIn) -> tuple[ItemOut, int, dict[str, str]]:
+    """Create an item; its URL is in the Location header."""
+    session = db_session()
+    item = Item(**data.model_dump())
+    session.add(item)
+    await save(session, item.name)  # assigns the id
+    location = url_for("items.read_item", item_id=item.id)
+    return ItemOut.model_validate(item), 201, {"Location": location}
+
+
+@items.get("")
+@validate_querystring(ItemQuery)
+@validate_response(ItemPage)
+@document_response(ValidationErrorBody, 400)
+async def list_items(query_args: ItemQuery) -> ItemPage:
+    """List items by id, a page at a time."""
+    statement = (
+        select(Item)
+        .where(Item.id > query_args.after)
+        .order_by(Item.id)
+        .limit(query_args.limit + 1)  # one more tells whether a page follows
+    )
+    found = list(await db_session().scalars(statement))
+    page = found[: query_args.limit]
+    more = len(found) > query_args.limit
+    return ItemPage(
+        items=[ItemOut.model_validate(item) for item in page],
+        next=page[-1].id if more else None,
+    )
+
+
+@items.get(ITEM)
+@validate_response(ItemOut)
+@document_response(ErrorBody, 404)
+async def read_item(item_id: int) -> ItemOut:
+    """One item."""
+    return ItemOut.model_validate(await get_or_404(db_session(), item_id))
+
+
+@items.patch(ITEM)
+@validate_request(ItemUpdate)
+@validate_response(ItemOut)
+@document_response(ValidationErrorBody, 400)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+async def update_item(item_id: int, data: ItemUpdate) -> ItemOut:
+    """Change an item's fields."""
+    session = db_session()
+    item = await get_or_404(session, item_id)
+    for field, value in data.model_dump(exclude_none=True).items():
+        setattr(item, field, value)
+    await save(session, item.name)
+    return ItemOut.model_validate(item)
+
+
+@items.delete(ITEM)
+@document_response(NoContent, 204)
+@document_response(ErrorBody, 404)
+async def delete_item(item_id: int) -> tuple[str, int]:
+    """Delete an item."""
+    session = db_session()
+    await session.delete(await get_or_404(session, item_id))
+    return "", 204
+
+
+async def get_or_404(session: AsyncSession, item_id: int) -> Item:
+    item = await session.get(Item, item_id)
+    if item is None:
+        abort(404, f"there is no item {item_id}")
+    return item
+
+
+async def save(session: AsyncSession, name: str) -> None:
+    """Write the changes now, so that a taken name is this request's 409."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        abort(409, f"an item named {name!r} exists already")
