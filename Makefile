@@ -28,7 +28,7 @@ $(VENV)/.installed: tests/requirements.txt
 demo: bootstrap ## Bake the default service into .demo/ and serve it
 	rm -rf $(DEMO_DIR)
 	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
-	cd $(DEMO_DIR)/*/ && $(MAKE) --no-print-directory install \
+	cd $(DEMO_DIR)/*/ && $(MAKE) --no-print-directory install migrate \
 		&& echo "Serving the demo service at http://$(DEMO_BIND)/ (Ctrl-C to stop)" \
 		&& exec $(MAKE) --no-print-directory serve BIND=$(DEMO_BIND)
 

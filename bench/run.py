@@ -14,7 +14,10 @@ What it measures, one server worker each, side by side in one run:
 (d) a FastAPI hello world on uvicorn (`bench/apps/fastapi_hello.py`), the
     peer reference, started as its docs start it (`uvicorn module:app`);
 (e) in one process without a server, what each layer of the service costs
-    per request (`bench/layers.py`, run on the first bake).
+    per request (`bench/layers.py`, run on the first bake);
+(f) a database-backed read, `GET /items/<id>` on SQLite and on PostgreSQL,
+    against a FastAPI + SQLAlchemy async peer doing the same query on the
+    same server (`bench/database.py`).
 
 How:
 
@@ -84,11 +87,14 @@ ROOT = Path(__file__).resolve().parents[1]
 APPS = Path(__file__).resolve().parent / "apps"
 SERVERS = ("hypercorn", "granian", "uvicorn")  # the asgi_server choices
 # Installed beside the bakes' own dependencies: every server the choices use
-# with the extras they run with, and the peer.
+# with the extras they run with, and the peers (the database one's drivers).
 EXTRA_REQUIREMENTS = (
+    "aiosqlite",
+    "asyncpg",
     "fastapi",
     "granian[uvloop]",
     "hypercorn",
+    "sqlalchemy[asyncio]",
     "uvicorn[standard]",
     "uvloop",
 )
@@ -103,6 +109,9 @@ VERSIONS_OF = (
     "fastapi",
     "starlette",
     "pydantic",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
 )
 BARE_APP = "bare_quart:app"
 PEER_APP = "fastapi_hello:app"
@@ -118,7 +127,7 @@ MAX_RSS_MIB = 80.0
 # measured again, within the patience given (see --patience).
 MAX_BACKGROUND = 0.10
 
-LABEL_WIDTH = 40  # "round 5/5: hypercorn baked, access off" and a space
+LABEL_WIDTH = 48  # "round 5/5: uvicorn postgresql peer, serve flags" and a space
 
 BEGIN_MARK = "<!-- bench:begin"
 BEGIN = f"{BEGIN_MARK} (written by bench/run.py --markdown; edit outside) -->"
@@ -141,6 +150,9 @@ class Stack:
     app: str  # module:attr
     env: tuple[tuple[str, str], ...] = ()  # set in the server's environment
     headers: tuple[str, ...] = ()  # sent with every request ("Name: value")
+    path: str = "/"  # polled for the first 200, and loaded
+    script: tuple[str, ...] = ()  # a wrk Lua script and its arguments
+    companions: tuple[int, ...] = ()  # process trees serving it too (a database)
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,7 @@ class Run:
     cold_start_s: float
     background: float  # share of the CPUs others used during the load
     command: str
+    companion_cpu_us: float = 0.0  # the companions' CPU time per request
 
 
 @dataclass
@@ -206,14 +219,15 @@ def check_output(
     return result.stdout
 
 
-def bake(template: Path, output: Path, server: str) -> Path:
-    """Bake the defaults with one asgi_server choice; return the project."""
+def bake(template: Path, output: Path, server: str, database: str = "") -> Path:
+    """Bake the defaults with one asgi_server choice (and database choice, if
+    given); return the project."""
     config = output / "cookiecutter.yaml"
     if not config.exists():  # keep the user's ~/.cookiecutterrc out of it
         config.write_text(
             f"cookiecutters_dir: {output / 'cc'}\nreplay_dir: {output / 'replay'}\n"
         )
-    destination = output / server
+    destination = output / "-".join(filter(None, (server, database)))
     cookiecutter = Path(sys.executable).with_name("cookiecutter")
     check_output(
         [
@@ -221,10 +235,19 @@ def bake(template: Path, output: Path, server: str) -> Path:
             *("--no-input", "--config-file", config, "--output-dir", destination),
             template,
             f"asgi_server={server}",
+            *([f"database={database}"] if database else []),
         ],
         cwd=output,
     )
     (project,) = destination.iterdir()
+    # The service reads its version from its distribution's metadata; run
+    # from PYTHONPATH, not installed, it finds it beside its package.
+    about = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    info = project / f"{project.name}-{about['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {about['name']}\nVersion: {about['version']}\n"
+    )
     return project
 
 
@@ -466,11 +489,13 @@ def header_dict(headers: Sequence[str]) -> dict[str, str]:
     )
 
 
-def get_root(port: int, headers: Sequence[str] = ()) -> tuple[int, bytes] | None:
-    """Status and body of GET / on loopback, or None when nothing answers."""
+def get_root(
+    port: int, headers: Sequence[str] = (), path: str = "/"
+) -> tuple[int, bytes] | None:
+    """Status and body of GET `path` on loopback, or None when nothing answers."""
     connection = http.client.HTTPConnection(HOST, port, timeout=2)
     try:
-        connection.request("GET", "/", headers=header_dict(headers))
+        connection.request("GET", path, headers=header_dict(headers))
         response = connection.getresponse()
         return response.status, response.read()
     except (OSError, http.client.HTTPException):
@@ -485,20 +510,21 @@ def wait_for_200(
     start: float,
     log: Path,
     headers: Sequence[str] = (),
+    path: str = "/",
 ) -> float:
-    """Seconds from `start` to the first 200 on GET /."""
+    """Seconds from `start` to the first 200 on GET `path`."""
     deadline = start + 30
     while time.perf_counter() < deadline:
-        answer = get_root(port, headers)
+        answer = get_root(port, headers, path)
         if answer is not None:
             status, body = answer
             if status != 200:
-                raise BenchError(f"GET / answered {status}: {body[:200]!r}")
+                raise BenchError(f"GET {path} answered {status}: {body[:200]!r}")
             return time.perf_counter() - start
         if process.poll() is not None:
             raise BenchError(f"the server exited {process.returncode}:\n{tail(log)}")
         time.sleep(0.005)
-    raise BenchError(f"no 200 on GET / within 30 s:\n{tail(log)}")
+    raise BenchError(f"no 200 on GET {path} within 30 s:\n{tail(log)}")
 
 
 def tail(log: Path, lines: int = 30) -> str:
@@ -549,7 +575,8 @@ def parse_wrk(out: str) -> Load:
     )
 
 
-def wrk(port: int, seconds: int, settings: Settings, headers: Sequence[str]) -> Load:
+def wrk(port: int, seconds: int, settings: Settings, stack: Stack) -> Load:
+    script, *arguments = stack.script or ("",)
     out = check_output(
         [
             "wrk",
@@ -557,8 +584,10 @@ def wrk(port: int, seconds: int, settings: Settings, headers: Sequence[str]) -> 
             f"-c{settings.connections}",
             f"-d{seconds}s",
             "--latency",
-            *(word for header in headers for word in ("-H", header)),
-            f"http://{HOST}:{port}/",
+            *(word for header in stack.headers for word in ("-H", header)),
+            *(("-s", script) if script else ()),
+            f"http://{HOST}:{port}{stack.path}",
+            *(("--", *arguments) if arguments else ()),
         ],
         cwd=ROOT,
     )
@@ -566,17 +595,17 @@ def wrk(port: int, seconds: int, settings: Settings, headers: Sequence[str]) -> 
 
 
 async def _client(
-    port: int, deadline: float, latencies: list[float], headers: Sequence[str]
+    port: int, deadline: float, latencies: list[float], stack: Stack
 ) -> int:
-    """One keep-alive connection sending GET / until the deadline."""
+    """One keep-alive connection sending GET `stack.path` until the deadline."""
     reader, writer = await asyncio.open_connection(HOST, port)
-    extra = "".join(f"{header}\r\n" for header in headers)
-    request = f"GET / HTTP/1.1\r\nHost: {HOST}:{port}\r\n{extra}\r\n".encode()
+    extra = "".join(f"{header}\r\n" for header in stack.headers)
+    request = f"GET {stack.path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n{extra}\r\n"
     errors = 0
     try:
         while time.perf_counter() < deadline:
             sent = time.perf_counter()
-            writer.write(request)
+            writer.write(request.encode())
             head = await reader.readuntil(b"\r\n\r\n")
             length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
             await reader.readexactly(int(length.group(1)) if length else 0)
@@ -587,12 +616,10 @@ async def _client(
     return errors
 
 
-async def _python_load(
-    port: int, seconds: int, connections: int, headers: Sequence[str]
-) -> Load:
+async def _python_load(port: int, seconds: int, connections: int, stack: Stack) -> Load:
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    clients = [_client(port, deadline, latencies, headers) for _ in range(connections)]
+    clients = [_client(port, deadline, latencies, stack) for _ in range(connections)]
     errors = await asyncio.gather(*clients)
     latencies.sort()
     ms = [latencies[int(len(latencies) * q)] * 1000 for q in (0.50, 0.99)]
@@ -600,11 +627,10 @@ async def _python_load(
     return Load(count, count / seconds, ms[0], ms[1], sum(errors))
 
 
-def python_load(
-    port: int, seconds: int, settings: Settings, headers: Sequence[str]
-) -> Load:
-    """The stand-in for wrk: same connections, in this process."""
-    return asyncio.run(_python_load(port, seconds, settings.connections, headers))
+def python_load(port: int, seconds: int, settings: Settings, stack: Stack) -> Load:
+    """The stand-in for wrk: same connections, in this process (without a
+    stack's wrk script: its `path` only)."""
+    return asyncio.run(_python_load(port, seconds, settings.connections, stack))
 
 
 # ---------------------------------------------------------------- measuring
@@ -620,19 +646,34 @@ class CpuSnapshot:
     wall: float
     machine: float  # user, nice, system and steal time on all CPUs
     server: float  # the server's process tree
-    ours: float  # the server, our children (wrk) and this process
+    ours: float  # the server, its companions, our children (wrk) and this process
     per_process: dict[int, float] = field(default_factory=dict)  # in the tree
+    companions: float = 0.0  # the companions' process trees (a database)
 
 
-def cpu_snapshot(tree: Sequence[int]) -> CpuSnapshot:
+def process_seconds(pid: int) -> float | None:
+    """utime + stime + cutime + cstime of a process (None when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(ticks) for ticks in stat[11:15]) / CLOCK_TICKS
+
+
+def cpu_snapshot(tree: Sequence[int], companions: Sequence[int] = ()) -> CpuSnapshot:
+    """The CPU seconds so far; `companions` are roots of process trees taken
+    afresh (a database's backends come and go; the dead ones count in their
+    parent's cutime)."""
     fields = [int(f) for f in Path("/proc/stat").read_text().split()[1:9]]
     user, nice, system, _idle, _iowait, _irq, _softirq, steal = fields
     per_process: dict[int, float] = {}
     for pid in tree:
-        with suppress(OSError):
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            per_process[pid] = sum(int(ticks) for ticks in stat[11:15])  # utime..
+        if (seconds := process_seconds(pid)) is not None:
+            per_process[pid] = seconds
     server = sum(per_process.values())
+    helpers = sum(
+        process_seconds(pid) or 0.0 for root in companions for pid in process_tree(root)
+    )
     own = 0.0
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         usage = resource.getrusage(who)
@@ -640,9 +681,10 @@ def cpu_snapshot(tree: Sequence[int]) -> CpuSnapshot:
     return CpuSnapshot(
         wall=time.perf_counter(),
         machine=(user + nice + system + steal) / CLOCK_TICKS,
-        server=server / CLOCK_TICKS,
-        ours=server / CLOCK_TICKS + own,
-        per_process={pid: ticks / CLOCK_TICKS for pid, ticks in per_process.items()},
+        server=server,
+        ours=server + helpers + own,
+        per_process=per_process,
+        companions=helpers,
     )
 
 
@@ -664,12 +706,14 @@ def measure(stack: Stack, venv: Path, work: Path, settings: Settings) -> Run:
         log_path.open("ab") as log,
         started(argv, cwd, env, log) as (process, start),
     ):
-        cold_start = wait_for_200(process, port, start, log_path, stack.headers)
-        load(port, settings.warmup, settings, stack.headers)
+        cold_start = wait_for_200(
+            process, port, start, log_path, stack.headers, stack.path
+        )
+        load(port, settings.warmup, settings, stack)
         tree = process_tree(process.pid)
-        before = cpu_snapshot(tree)
-        result = load(port, settings.duration, settings, stack.headers)
-        after = cpu_snapshot(tree)
+        before = cpu_snapshot(tree, stack.companions)
+        result = load(port, settings.duration, settings, stack)
+        after = cpu_snapshot(tree, stack.companions)
         sizes = {pid: rss_kib(pid) for pid in process_tree(process.pid)}
     worker = max(
         after.per_process,
@@ -690,6 +734,9 @@ def measure(stack: Stack, venv: Path, work: Path, settings: Settings) -> Run:
         cold_start_s=cold_start,
         background=background_share(before, after),
         command=f"{shown} {shlex.join(argv)}".strip().replace(str(port), "<port>"),
+        companion_cpu_us=(after.companions - before.companions)
+        / max(result.requests, 1)
+        * 1e6,
     )
 
 
@@ -993,6 +1040,51 @@ def quiet(figures: dict[str, Figures], patience: float) -> str:
     )
 
 
+def environment(
+    figures: dict[str, Figures],
+    settings: Settings,
+    about: dict[str, str],
+    packages: dict[str, str],
+) -> list[str]:
+    """When, where, with what and how quiet: a block's first lines."""
+    loader = (
+        f"wrk -t{settings.threads} -c{settings.connections} "
+        f"-d{settings.duration}s --latency"
+        if shutil.which("wrk")
+        else f"the Python load generator, {settings.connections} connections, "
+        f"{settings.duration} s"
+    )
+    return [
+        f"Measured {datetime.date.today().isoformat()} by `make bench`"
+        f" ({settings.rounds} rounds, medians).",
+        "",
+        f"- Machine: {about['cpu']}, {about['cores']} cores, {about['kernel']}",
+        f"- Python: {about['python']}",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in packages.items()),
+        f"- Load: `{loader}` after a {settings.warmup} s warm-up, one worker, loopback",
+        f"- Background: {quiet(figures, settings.patience)}",
+    ]
+
+
+def commands(figures: dict[str, Figures], replacements: dict[str, str]) -> list[str]:
+    """Each stack's command as its last run ran it, and any errors it had."""
+    lines = []
+    for name, fig in figures.items():
+        line = f"- {name}: `{shorten(fig.runs[-1].command, replacements)}`"
+        if fig.stack.headers:
+            line += ", wrk with " + ", ".join(f"`-H '{h}'`" for h in fig.stack.headers)
+        if fig.stack.script:
+            line += (
+                f", wrk with `-s {shorten(shlex.join(fig.stack.script), replacements)}`"
+            )
+        lines.append(line)
+    errors = {name: sum(r.errors for r in fig.runs) for name, fig in figures.items()}
+    for name, count in errors.items():
+        if count:
+            lines.append(f"- WARNING: {name} had {count} errors under load")
+    return lines
+
+
 def report(
     figures: dict[str, Figures],
     servers: Sequence[str],
@@ -1004,22 +1096,8 @@ def report(
 ) -> str:
     """The Markdown block: when, where, how, the figures, ratios, targets and
     the layer table."""
-    loader = (
-        f"wrk -t{settings.threads} -c{settings.connections} "
-        f"-d{settings.duration}s --latency"
-        if shutil.which("wrk")
-        else f"the Python load generator, {settings.connections} connections, "
-        f"{settings.duration} s"
-    )
     lines = [
-        f"Measured {datetime.date.today().isoformat()} by `make bench`"
-        f" ({settings.rounds} rounds, medians).",
-        "",
-        f"- Machine: {about['cpu']}, {about['cores']} cores, {about['kernel']}",
-        f"- Python: {about['python']}",
-        "- Packages: " + ", ".join(f"{k} {v}" for k, v in packages.items()),
-        f"- Load: `{loader}` after a {settings.warmup} s warm-up, one worker, loopback",
-        f"- Background: {quiet(figures, settings.patience)}",
+        *environment(figures, settings, about, packages),
         "",
         *figures_table(figures),
         "",
@@ -1045,26 +1123,22 @@ def report(
         "Commands (run in `$BAKE`, the bake of that choice, or in bench/apps for"
         " the peer; `$VENV` is the benchmark's virtualenv):",
         "",
+        *commands(figures, replacements),
     ]
-    for name, fig in figures.items():
-        line = f"- {name}: `{shorten(fig.runs[-1].command, replacements)}`"
-        if fig.stack.headers:
-            line += ", wrk with " + ", ".join(f"`-H '{h}'`" for h in fig.stack.headers)
-        lines.append(line)
-    errors = {name: sum(r.errors for r in fig.runs) for name, fig in figures.items()}
-    for name, count in errors.items():
-        if count:
-            lines.append(f"- WARNING: {name} had {count} errors under load")
     return "\n".join(lines) + "\n"
 
 
-def update_doc(path: Path, block: str) -> None:
-    """Replace the generated block of `path`, or append one."""
+def update_doc(
+    path: Path, block: str, marks: tuple[str, str, str] = (BEGIN_MARK, BEGIN, END)
+) -> None:
+    """Replace a generated block of `path` (its begin mark's prefix, the whole
+    begin mark, the end mark), or append one."""
+    begin_mark, begin_line, end_mark = marks
     text = path.read_text() if path.exists() else ""
-    generated = f"{BEGIN}\n\n{block}\n{END}"
-    begin, end = text.find(BEGIN_MARK), text.find(END)
+    generated = f"{begin_line}\n\n{block}\n{end_mark}"
+    begin, end = text.find(begin_mark), text.find(end_mark)
     if begin >= 0 and end > begin:
-        text = text[:begin] + generated + text[end + len(END) :]
+        text = text[:begin] + generated + text[end + len(end_mark) :]
     else:
         text = text.rstrip("\n") + ("\n\n" if text else "") + generated + "\n"
     path.write_text(text)
@@ -1095,6 +1169,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="choices also measured behind one proxy (TRUSTED_PROXY_HOPS=1 and"
         " X-Forwarded-* headers); none with no value",
     )
+    parser.add_argument(
+        "--databases",
+        nargs="*",
+        default=["sqlite", "postgresql"],
+        help="database choices whose GET /items/<id> is measured against the"
+        " FastAPI + SQLAlchemy peer (bench/database.py); none with no value",
+    )
+    parser.add_argument(
+        "--database-servers",
+        nargs="+",
+        default=["uvicorn"],
+        help="the servers of the database part, each serving the service and"
+        " the peer (default: uvicorn, FastAPI's own)",
+    )
+    parser.add_argument(
+        "--database-only",
+        action="store_true",
+        help="only the database part (rewrites only its block of --markdown)",
+    )
+    parser.add_argument("--rows", type=int, default=1000, help="in the items table")
     parser.add_argument("--python", default="python3", help="for the venv")
     parser.add_argument("--venv", type=Path, default=ROOT / "bench" / ".venv")
     parser.add_argument("--template", type=Path, default=ROOT)
@@ -1105,6 +1199,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import database  # bench/database.py, which imports this module as `run`
+
     args = parse_args(argv)
     settings = Settings(
         args.rounds,
@@ -1118,38 +1214,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanups
     if not shutil.which("wrk"):
         print("wrk not found: using the Python load generator (lower figures)")
+    servers = [] if args.database_only else args.servers
+    blocks: list[tuple[str, tuple[str, str, str]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
         work = Path(temporary)
         try:
-            projects = {s: bake(args.template, work, s) for s in args.servers}
-            ensure_venv(venv, args.python, requirements_of(list(projects.values())))
-            stacks = stacks_for(projects, args.proxied)
-            per_run = settings.warmup + settings.duration + 0.7
-            estimate = len(stacks) * settings.rounds * per_run + 15
-            print(f"{len(stacks)} stacks x {settings.rounds} rounds, ~{estimate:.0f} s")
-            figures = bench(stacks, venv, work, settings)
-            layers = run_layers(venv, next(iter(projects.values())))
+            projects = {s: bake(args.template, work, s) for s in servers}
+            with_db = database.bake_all(
+                args.template,
+                work,
+                args.database_servers,
+                args.databases,
+            )
+            bakes = [*projects.values(), *with_db.values()]
+            ensure_venv(venv, args.python, requirements_of(bakes))
+            stacks = stacks_for(projects, args.proxied) if projects else []
+            runs = len(stacks) + database.stack_count(with_db)
+            runs *= settings.rounds
+            estimate = runs * (settings.warmup + settings.duration + 0.7) + 15
+            print(f"{runs} runs ({settings.rounds} rounds), ~{estimate:.0f} s")
+            figures = bench(stacks, venv, work, settings) if stacks else {}
+            if with_db:
+                db_figures, databases = database.measure(
+                    with_db, venv, work, settings, args.rows
+                )
+            layers = run_layers(venv, projects[servers[0]]) if projects else ""
         except BenchError as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
         replacements: dict[str, str] = {str(venv): "$VENV", str(APPS): "bench/apps"}
-        replacements.update({str(p): "$BAKE" for p in projects.values()})
-        block = report(
-            figures,
-            args.servers,
-            settings,
-            machine(venv),
-            versions(venv),
-            replacements,
-            layers,
-        )
-    print()
-    print(block, end="")
+        replacements.update({str(p): "$BAKE" for p in bakes})
+        replacements[f"{ROOT}/"] = ""
+        about, packages = machine(venv), versions(venv)
+        if figures:
+            block = report(
+                figures, servers, settings, about, packages, replacements, layers
+            )
+            blocks.append((block, (BEGIN_MARK, BEGIN, END)))
+        if with_db:
+            block = database.report(
+                db_figures,
+                databases,
+                settings,
+                about,
+                packages,
+                replacements,
+                args.rows,
+            )
+            blocks.append((block, database.MARKS))
+    for block, _marks in blocks:
+        print()
+        print(block, end="")
     if args.markdown:
-        update_doc(args.markdown, block)
+        for block, marks in blocks:
+            update_doc(args.markdown, block, marks)
         print(f"\nWrote the figures into {args.markdown}")
     return 0
 
 
 if __name__ == "__main__":
+    sys.modules.setdefault("run", sys.modules[__name__])  # one copy for database.py
     sys.exit(main())

@@ -74,6 +74,11 @@ def next_steps(project_dir: Path, answers: Mapping[str, str]) -> str:
             f"Baked {project_dir}. Next steps:",
             f"  cd {project_dir}",
             "  make install     # .venv with the service and its dev tools",
+            *(
+                []
+                if answers["database"] == "none"
+                else ["  make migrate     # creates the database's tables"]
+            ),
             "  make run         # development server on http://127.0.0.1:5000/",
             "  make test        # tests with coverage; also: make lint typecheck",
             f"  make serve       # {answers['asgi_server']} on http://127.0.0.1:8000/"

@@ -46,6 +46,13 @@ RESERVED_NAMES = frozenset(
         *("pluggy", "priority", "py", "pygments", "pytest", "pytest_asyncio"),
         *("quart", "ruff", "setuptools", "tomlkit", "trove_classifiers"),
         *("typing_extensions", "werkzeug", "wsproto", "yaml"),
+        # the API contract and the data layer, with every database
+        *("aiosqlite", "annotated_types", "asyncpg", "attr", "attrs", "greenlet"),
+        *("jsonschema", "jsonschema_path", "jsonschema_specifications", "mako"),
+        *("lazy_object_proxy", "openapi_schema_validator", "openapi_spec_validator"),
+        *("pathable", "pydantic", "pydantic_core", "pydantic_settings"),
+        *("quart_schema", "referencing", "rfc3339_validator", "rpds", "six"),
+        *("sqlalchemy", "swagger_ui_bundle", "typing_inspection"),
         # names the baked layout uses, or that its .gitignore ignores
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from contexts import CONTEXTS, SLUGS, server_requirements
+from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
 # `make test` runs this suite: without this, every make the tests run would
@@ -100,8 +100,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
                     path / "bin" / "python",
                     *("-m", "pip", "install", "--quiet", "--editable"),
                     f"{bake('default')}[dev]",
-                    # the other asgi_server choices' servers
-                    *server_requirements(bake),
+                    # what the other choices bring (servers, database drivers)
+                    *option_requirements(bake),
                     # the build backend, to install other bakes without isolation
                     *("hatchling", "editables"),
                 ],

@@ -2,8 +2,8 @@
 
 Each context is baked once per session (see conftest.py) and checked many
 times. Together they cover every license, every python_version, every
-asgi_server and answers that are awkward to quote in TOML, YAML, Python and
-Markdown.
+asgi_server, every database and answers that are awkward to quote in TOML,
+YAML, JSON, Python and Markdown.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
         "license": "Apache-2.0",
         "python_version": "3.12",
         "asgi_server": "uvicorn",
+        "database": "postgresql",
     },
     "bsd-py3.13": {
         "project_name": "Order Events",
@@ -38,6 +39,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
         "python_version": "3.13",
         "version": "1.0.0rc1",
         "asgi_server": "granian",
+        "database": "none",
     },
     "proprietary-awkward": {
         "project_name": AWKWARD_NAME,
@@ -64,6 +66,13 @@ SERVER_CONTEXTS = {
     "granian": "bsd-py3.13",
 }
 
+# One context for each database choice.
+DATABASE_CONTEXTS = {
+    "sqlite": "default",
+    "postgresql": "apache-py3.12",
+    "none": "bsd-py3.13",
+}
+
 DEFAULTS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 
 
@@ -87,12 +96,13 @@ CHECK_RUNS = sorted(
 )
 
 
-def server_requirements(bake: Bake) -> list[str]:
-    """The requirements that bakes with another asgi_server add to the default's."""
+def option_requirements(bake: Bake) -> list[str]:
+    """The requirements that bakes with other choices (asgi_server, database)
+    add to the default's."""
     default = set(project_dependencies(bake("default")))
     extra = {
         requirement
-        for context in SERVER_CONTEXTS.values()
+        for context in CONTEXTS
         for requirement in project_dependencies(bake(context))
     }
     return sorted(extra - default)

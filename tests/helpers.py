@@ -98,9 +98,16 @@ def http(
     method: str = "GET",
     timeout: float = 10,
     headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
 ) -> Reply:
-    """One real HTTP request; an error status is a Reply, not an exception."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    """One real HTTP request, with `json_body` sent as JSON when given; an
+    error status is a Reply, not an exception."""
+    sent = dict(headers or {})
+    data = None
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        sent["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data, sent, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(response.status, dict(response.headers), response.read())

@@ -18,20 +18,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}" / "openapi.json"
-DEFAULT_INFO = '''  "info": {
+TEMPLATE = (
+    Path(__file__).resolve().parent.parent
+    / "{{cookiecutter.project_slug}}"
+    / "openapi.json"
+)
+DEFAULT_INFO = """  "info": {
     "title": "My Service",
     "version": "0.1.0"
-  },'''
-JINJA_INFO = '''  "info": {
+  },"""
+JINJA_INFO = """  "info": {
     "title": {{ cookiecutter.project_name | json_string }},
     "version": {{ cookiecutter.version | json_string }}
-  },'''
+  },"""
 
 
 def templated(document: str) -> str:
     assert document.count(DEFAULT_INFO) == 1, "bake with the default answers"
-    assert "{{" not in document and "{%" not in document and "{#" not in document
+    for marker in ("{{", "{%", "{#"):
+        assert marker not in document, f"{marker} would be read as Jinja"
     return document.replace(DEFAULT_INFO, JINJA_INFO)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import Environment
@@ -13,7 +15,11 @@ from helpers import load_hook
 
 PRE_GEN = load_hook("pre_gen_project")
 FILTERS = Environment(
-    extensions=[local_extensions.service_slug, local_extensions.toml_string]
+    extensions=[
+        local_extensions.service_slug,
+        local_extensions.toml_string,
+        local_extensions.json_string,
+    ]
 ).filters
 
 # Any text a prompt can return: every code point but the lone surrogates,
@@ -30,6 +36,21 @@ def test_toml_string_round_trips_any_answer(value: str) -> None:
 
 def test_toml_string_keeps_non_ascii_readable() -> None:
     assert FILTERS["toml_string"]('Zürich "API" 😀') == '"Zürich \\"API\\" 😀"'
+
+
+# What the pre-generation hook lets through in a one-line answer.
+ONE_LINE_ANSWER = ANY_ANSWER.filter(
+    lambda value: PRE_GEN._one_line(value, required=False) is None
+)
+
+
+@given(ONE_LINE_ANSWER)
+def test_json_string_is_json_and_yaml_for_any_one_line_answer(value: str) -> None:
+    quoted = FILTERS["json_string"](value)
+
+    assert quoted == json.dumps(value, ensure_ascii=False)  # what openapi.json holds
+    assert json.loads(quoted) == value
+    assert yaml.safe_load(f"key: {quoted}\n")["key"] == value
 
 
 @given(ANY_ANSWER)

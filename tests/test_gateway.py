@@ -220,6 +220,25 @@ def test_the_prefix_is_stripped_before_the_service(stack: Stack) -> None:
     assert line["status"] == 404
 
 
+def test_the_docs_page_works_under_the_gateways_prefix(stack: Stack) -> None:
+    """/docs asks for its assets by relative URL and for the document by the
+    prefixed one, so the page works at /api/<slug>/docs as at /docs."""
+    page = stack.get("/api/my_service/docs")
+    text = page.body.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', text)
+
+    assert page.status == 200
+    assert 'url: "/api/my_service/openapi.json"' in text
+    assert sorted(assets) == [
+        "docs/assets/swagger-ui-bundle.js",
+        "docs/assets/swagger-ui.css",
+    ]
+    for asset in assets:
+        assert stack.get(f"/api/my_service/{asset}").status == 200
+    document = stack.get("/api/my_service/openapi.json")
+    assert document.json()["openapi"].startswith("3.1.")
+
+
 def test_the_route_without_its_slash_is_redirected_to_it(stack: Stack) -> None:
     reply = stack.get("/api/my_service")
 

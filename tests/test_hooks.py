@@ -33,6 +33,7 @@ GOOD_ANSWERS = {
     "python_version": "3.11",
     "license": "MIT",
     "asgi_server": "hypercorn",
+    "database": "sqlite",
 }
 
 # (field, bad value, the rule its message must state), one per rule.
@@ -70,6 +71,9 @@ BAD_ANSWERS = [
     ("python_version", "3.9", "must be one of 3.11, 3.12, 3.13"),
     ("license", "GPL-3.0", "must be one of MIT, Apache-2.0, BSD-3-Clause, Proprietary"),
     ("asgi_server", "gunicorn", "must be one of hypercorn, granian, uvicorn"),
+    ("database", "mysql", "must be one of sqlite, postgresql, none"),
+    ("project_name", "Line\u2028Separator", "must be a single line"),
+    ("description", "C1\x85control", "must be a single line"),
 ]
 BAD_IDS = [f"{field}={value!r}" for field, value, _ in BAD_ANSWERS]
 
@@ -206,8 +210,9 @@ def test_rendered_post_gen_runs_twice_and_prints_next_steps(tmp_path: Path) -> N
         result = run([sys.executable, hook], cwd=project)
         assert (result.returncode, result.stderr) == (0, "")
         assert f"cd {project}\n" in result.stdout
-        for step in ("make install", "make run", "make test", "make serve"):
+        for step in ("make install", "make migrate", "make run", "make test"):
             assert step in result.stdout
+        assert "make serve" in result.stdout
     assert [path.name for path in project.iterdir()] == ["keep.txt"]
 
 
@@ -279,7 +284,7 @@ def test_cookiecutter_refuses_bad_answer_and_leaves_nothing(
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
-    if field in ("python_version", "license", "asgi_server"):
+    if field in ("python_version", "license", "asgi_server", "database"):
         # Given as key=value, an unknown choice is refused by cookiecutter
         # itself (tested below); a replay file brings it to the hook.
         replay = tmp_path / "replay.json"
@@ -315,7 +320,12 @@ def test_refused_bake_over_an_existing_folder_loses_nothing(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("python_version", "3.9"), ("license", "GPL"), ("asgi_server", "daphne")],
+    [
+        ("python_version", "3.9"),
+        ("license", "GPL"),
+        ("asgi_server", "daphne"),
+        ("database", "oracle"),
+    ],
 )
 def test_unknown_choice_on_the_command_line_leaves_nothing(
     tmp_path: Path, cookiecutter_env: dict[str, str], field: str, value: str

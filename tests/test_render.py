@@ -4,6 +4,7 @@ carried through exactly, and the files each option brings."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -14,11 +15,12 @@ from markdown_it import MarkdownIt
 
 from contexts import (
     CONTEXTS,
+    DATABASE_CONTEXTS,
     DEFAULTS,
     SERVER_CONTEXTS,
     SLUGS,
     answer,
-    server_requirements,
+    option_requirements,
 )
 from helpers import Bake
 
@@ -60,42 +62,133 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         "LICENSE",
         "Makefile",
         "README.md",
+        "alembic.ini",
         f"deploy/nginx/{slug}.conf",
         f"deploy/nginx/{slug}.upstream.conf",
         f"deploy/systemd/{slug}.service",
         "hypercorn.toml",
+        "openapi.json",
         "pyproject.toml",
         f"{slug}/__init__.py",
         f"{slug}/app.py",
         f"{slug}/asgi.py",
-        f"{slug}/errors.py",
-        f"{slug}/guard.py",
-        f"{slug}/lifecycle.py",
-        f"{slug}/logs.py",
-        f"{slug}/preflight.py",
-        f"{slug}/proxy.py",
+        f"{slug}/core/__init__.py",
+        f"{slug}/core/api.py",
+        f"{slug}/core/database.py",
+        f"{slug}/core/errors.py",
+        f"{slug}/core/guard.py",
+        f"{slug}/core/health.py",
+        f"{slug}/core/lifecycle.py",
+        f"{slug}/core/logs.py",
+        f"{slug}/core/openapi.py",
+        f"{slug}/core/preflight.py",
+        f"{slug}/core/proxy.py",
+        f"{slug}/core/request_context.py",
+        f"{slug}/core/service.py",
+        f"{slug}/core/settings.py",
+        f"{slug}/core/wrappers.py",
+        f"{slug}/migrations/env.py",
+        f"{slug}/migrations/script.py.mako",
+        f"{slug}/migrations/versions/rev_0001_create_items.py",
+        f"{slug}/models/__init__.py",
+        f"{slug}/models/base.py",
+        f"{slug}/models/item.py",
         f"{slug}/py.typed",
-        f"{slug}/request_context.py",
-        f"{slug}/settings.py",
+        f"{slug}/schemas/__init__.py",
+        f"{slug}/schemas/fields.py",
+        f"{slug}/schemas/home.py",
+        f"{slug}/schemas/items.py",
         f"{slug}/settings.yml",
         f"{slug}/views/__init__.py",
-        f"{slug}/views/health.py",
         f"{slug}/views/home.py",
-        f"{slug}/wrappers.py",
+        f"{slug}/views/items.py",
         "tests/asgi_calls.py",
         "tests/conftest.py",
+        "tests/test_api.py",
         "tests/test_asgi.py",
+        "tests/test_database.py",
         "tests/test_deploy.py",
         "tests/test_errors.py",
         "tests/test_guard.py",
         "tests/test_health.py",
         "tests/test_home.py",
+        "tests/test_items.py",
         "tests/test_logs.py",
+        "tests/test_migrations.py",
         "tests/test_preflight.py",
         "tests/test_proxy.py",
         "tests/test_request_context.py",
         "tests/test_settings.py",
     }
+
+
+# What a bake with a database has and one without has not; postgres.py (the
+# tests' own server) only with database=postgresql.
+DATA_LAYER = [
+    "alembic.ini",
+    "{slug}/core/database.py",
+    "{slug}/migrations/env.py",
+    "{slug}/models/item.py",
+    "{slug}/schemas/fields.py",
+    "{slug}/schemas/items.py",
+    "{slug}/views/items.py",
+    "tests/test_database.py",
+    "tests/test_items.py",
+    "tests/test_migrations.py",
+]
+# Text in a file every bake has, there only with a database.
+DATABASE_TEXT = {
+    "Makefile": ("migrate:", "migration:", "alembic"),
+    "README.md": ("DATABASE_URL", "make migrate", "/items"),
+    "pyproject.toml": ("sqlalchemy", "alembic", "greenlet"),
+    "{slug}/settings.yml": ("DATABASE_URL", "DATABASE_POOL_SIZE"),
+    "{slug}/app.py": ("database",),
+    "{slug}/core/settings.py": ("DATABASE",),
+    "{slug}/views/__init__.py": ("items",),
+    "tests/conftest.py": ("database", "alembic"),
+    "openapi.json": ("/items",),
+}
+
+
+@pytest.mark.parametrize("database", sorted(DATABASE_CONTEXTS))
+def test_a_database_brings_its_files_and_text_and_none_leaves_none(
+    pristine: Bake, database: str
+) -> None:
+    context = DATABASE_CONTEXTS[database]
+    project = pristine(context)
+    slug = SLUGS[context]
+    has_data = database != "none"
+
+    for name in DATA_LAYER:
+        assert (project / name.format(slug=slug)).exists() == has_data, name
+    assert not (project / slug / "models").exists() or has_data
+    assert (project / "tests/postgres.py").exists() == (database == "postgresql")
+    for name, texts in DATABASE_TEXT.items():
+        content = (project / name.format(slug=slug)).read_text(encoding="utf-8")
+        for text in texts:
+            assert (text in content) == has_data, (name, text)
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert ('"asyncpg' in pyproject) == (database == "postgresql")
+    assert ('"aiosqlite' in pyproject) == (database == "sqlite")
+
+
+def test_every_database_choice_has_its_context() -> None:
+    assert sorted(DATABASE_CONTEXTS) == sorted(DEFAULTS["database"])
+    for database, context in DATABASE_CONTEXTS.items():
+        assert answer(context, "database") == database
+
+
+def test_openapi_json_parses_and_carries_the_answers(
+    project: Path, context: str
+) -> None:
+    document = json.loads((project / "openapi.json").read_text(encoding="utf-8"))
+    settings = yaml.safe_load((project / SLUGS[context] / "settings.yml").read_text())
+
+    assert document["info"] == {
+        "title": answer(context, "project_name"),
+        "version": answer(context, "version"),
+    }
+    assert settings["API_TITLE"] == answer(context, "project_name")
 
 
 @pytest.mark.parametrize("server", sorted(SERVER_CONTEXTS))
@@ -143,21 +236,27 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert (
         runtime
         == {"quart", "hypercorn", "pyyaml", "uvloop", "werkzeug"}
+        | {"pydantic", "quart-schema", "swagger-ui-bundle-v2"}
         | {
             "granian": {"granian[uvloop]"},
             "uvicorn": {"uvicorn[standard]", "wsproto"},
             "hypercorn": set(),
         }[answer(context, "asgi_server")]
+        | {
+            "sqlite": {"sqlalchemy[asyncio]", "alembic", "aiosqlite"},
+            "postgresql": {"sqlalchemy[asyncio]", "alembic", "asyncpg"},
+            "none": set(),
+        }[answer(context, "database")]
     )
     for dependency in meta["dependencies"] + meta["optional-dependencies"]["dev"]:
         assert re.search(r">=[\d.]+,<[\d.]+$", dependency), f"{dependency}: bounds?"
 
 
-def test_bakes_differ_only_by_their_servers_requirements(
+def test_bakes_differ_only_by_their_options_requirements(
     pristine: Bake, context: str
 ) -> None:
     """So conftest may install every bake into one virtualenv per Python with
-    --no-deps: the default bake's dependencies plus every server's are
+    --no-deps: the default bake's dependencies plus every other choice's are
     everyone's."""
 
     def needs(project: Path) -> tuple[set[str], object]:
@@ -167,8 +266,7 @@ def test_bakes_differ_only_by_their_servers_requirements(
     runtime, dev = needs(pristine(context))
     default_runtime, default_dev = needs(pristine("default"))
     assert dev == default_dev
-    assert default_runtime <= runtime
-    assert runtime - default_runtime <= set(server_requirements(pristine))
+    assert runtime <= default_runtime | set(option_requirements(pristine))
 
 
 # Text that belongs to one asgi_server's bake only: (file, text) -> server.
@@ -176,8 +274,8 @@ SERVER_ONLY = {
     ("Makefile", "--no-ws"): "granian",
     ("Makefile", "--ws wsproto"): "uvicorn",
     ("Makefile", "--workers $(WORKERS)"): "granian",
-    ("{slug}/preflight.py", "placeholder"): "uvicorn",
-    ("{slug}/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
+    ("{slug}/core/preflight.py", "placeholder"): "uvicorn",
+    ("{slug}/core/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
     ("{slug}/settings.yml", "--http auto"): "granian",
     ("deploy/systemd/{slug}.service", "--workers 2"): "granian",
 }

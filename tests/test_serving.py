@@ -35,12 +35,13 @@ Installed = Callable[[str, str], Path]
 class Served:
     kind: str
     server: str
+    database: str
     base: str
     log: Path
 
 
 def served_by(
-    kind: str, project: Path, venv: Path, log: Path, server: str
+    kind: str, project: Path, venv: Path, log: Path, server: str, database: str
 ) -> Iterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -54,7 +55,7 @@ def served_by(
     else:
         args = ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"]
     with serving(args, cwd=project, env=env, log=log, ready_url=f"{base}/"):
-        yield Served(kind, server, base, log)
+        yield Served(kind, server, database, base, log)
 
 
 KINDS = ["quart run", "make run", "make serve"]
@@ -84,7 +85,14 @@ def served(
     project = bake(context)
     venv = installed(context, python)
     log = tmp_path_factory.mktemp("serving") / "server.log"
-    yield from served_by(kind, project, venv, log, answer(context, "asgi_server"))
+    yield from served_by(
+        kind,
+        project,
+        venv,
+        log,
+        answer(context, "asgi_server"),
+        answer(context, "database"),
+    )
 
 
 @pytest.fixture
@@ -109,9 +117,18 @@ def test_home_is_an_empty_json_object(base_url: str) -> None:
     assert len(reply.headers["x-request-id"]) == 32
 
 
-def test_probes_answer(base_url: str) -> None:
-    assert http(f"{base_url}/healthz").json() == {"status": "ok"}
-    assert http(f"{base_url}/readyz").json() == {"status": "ready", "checks": {}}
+def test_probes_answer(served: Served) -> None:
+    """/readyz checks the database where there is one: the sqlite bake's is a
+    file in the working directory; the postgresql bake's default server is not
+    running here (test_database_serving.py gives it one)."""
+    ready = http(f"{served.base}/readyz")
+
+    assert http(f"{served.base}/healthz").json() == {"status": "ok"}
+    if served.database == "postgresql":
+        assert (ready.status, list(ready.json()["checks"])) == (503, ["database"])
+    else:
+        checks = {} if served.database == "none" else {"database": "ok"}
+        assert ready.json() == {"status": "ready", "checks": checks}
 
 
 def test_each_request_is_logged_once(served: Served) -> None:

@@ -1,6 +1,10 @@
 """The data layer's plumbing: the engine's lifetime, DATABASE_URL, the unit of
 work per request, readiness, and an unreachable database as a JSON 503."""
 
+{% if cookiecutter.database == 'sqlite' -%}
+import asyncio
+import threading
+{% endif -%}
 from collections.abc import AsyncIterator
 
 import pytest
@@ -143,6 +147,13 @@ async def unreachable() -> AsyncIterator[Client]:
     app = create_app(DATABASE_URL=UNREACHABLE, READINESS_TIMEOUT=5)
     async with app.test_app():
         yield app.test_client()
+{%- if cookiecutter.database == 'sqlite' %}
+    # aiosqlite stops the thread of a failed connection a moment later, and
+    # reports to the event loop: wait for it before the test's loop closes.
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            await asyncio.to_thread(thread.join, 5)
+{%- endif %}
 
 
 async def test_an_unreachable_database_makes_readyz_503_not_healthz(

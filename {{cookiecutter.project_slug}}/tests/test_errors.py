@@ -23,6 +23,11 @@ async def echo() -> dict[str, Any]:
     return {"received": await request.get_json()}
 
 
+@faulty.delete("/nothing")
+async def nothing() -> ResponseReturnValue:
+    return "", 204
+
+
 @faulty.get("/boom")
 async def boom() -> ResponseReturnValue:
     raise RuntimeError("secret internal detail")
@@ -206,3 +211,33 @@ async def test_a_body_that_cannot_be_converted_is_a_400_on_the_body(
     assert response.status_code == 400
     fields = (await response.get_json())["fields"]
     assert fields == [{"field": "body", "message": "cannot load Sample"}]
+
+
+NOT_JSON = [None, "text/plain", "application/x-www-form-urlencoded"]
+
+
+@pytest.mark.parametrize("content_type", NOT_JSON)
+async def test_a_body_not_sent_as_json_is_a_json_415(
+    faulty_client: Client, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = await faulty_client.post("/echo", data='{"a": 1}', headers=headers)
+
+    assert response.status_code == 415
+    body = await response.get_json()
+    assert (body["error"], body["status"]) == ("Unsupported Media Type", 415)
+    assert "application/json" in body["message"]
+
+
+async def test_a_204_has_no_content_headers() -> None:
+    app = create_app(blueprints=[faulty])
+    async with app.test_app():
+        # At the ASGI level, as for OPTIONS above.
+        scope = http_scope(method="DELETE", path="/nothing", raw_path=b"/nothing")
+        start, *_ = await call(app, scope)
+
+    assert start["status"] == 204
+    headers = dict(start["headers"])
+    assert b"content-type" not in headers
+    assert b"content-length" not in headers

@@ -132,6 +132,9 @@ BAD_BODIES = {
     "huge-quantity": ({"name": "a", "quantity": 2**31}, ["quantity"]),
     "unknown-field": ({"name": "a", "colour": "red"}, ["colour"]),
     "not-an-object": ([1, 2], ["body"]),
+    "string-for-number": ({"name": "a", "quantity": "7"}, ["quantity"]),
+    "true-for-number": ({"name": "a", "quantity": True}, ["quantity"]),
+    "fraction": ({"name": "a", "quantity": 1.5}, ["quantity"]),
 }
 
 

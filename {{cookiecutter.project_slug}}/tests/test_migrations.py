@@ -12,7 +12,9 @@ from conftest import alembic_config
 from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from {{ cookiecutter.project_slug }}.core.database import database_url as parse_url
+from {{ cookiecutter.project_slug }}.core.database import (
+    database_url as parse_url,
+)
 from {{ cookiecutter.project_slug }}.models import Base
 
 

@@ -7,7 +7,10 @@ import pytest
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
-from {{ cookiecutter.project_slug }}.core.settings import ENV_PREFIX, SettingsError
+from {{ cookiecutter.project_slug }}.core.settings import (
+    ENV_PREFIX,
+    SettingsError,
+)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .errors import error_body
 from .lifecycle import add_readiness_check
@@ -104,11 +105,18 @@ def create_engine(config: dict[str, Any]) -> AsyncEngine:
     engine = create_async_engine(
         url,
         hide_parameters=True,
+        # A pool of open connections, for SQLite files too (some SQLAlchemy
+        # 2.0 releases default to opening one per session there).
+        poolclass=AsyncAdaptedQueuePool,
         pool_pre_ping=True,
         pool_size=config["DATABASE_POOL_SIZE"],
         max_overflow=config["DATABASE_MAX_OVERFLOW"],
         pool_timeout=config["DATABASE_POOL_TIMEOUT"],
         pool_recycle=config["DATABASE_POOL_RECYCLE"],
+{%- if cookiecutter.database == 'postgresql' %}
+        # asyncpg waits 60 s for an unreachable host by default.
+        connect_args={"timeout": config["DATABASE_CONNECT_TIMEOUT"]},
+{%- endif %}
     )
 {%- if cookiecutter.database == 'sqlite' %}
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

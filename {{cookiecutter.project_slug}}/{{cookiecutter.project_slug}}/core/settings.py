@@ -69,6 +69,12 @@ VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda value: type(value) is int and (value == -1 or value >= 1),
         "a whole number of seconds, or -1 for never",
     ),
+{%- if cookiecutter.database == 'postgresql' %}
+    "DATABASE_CONNECT_TIMEOUT": (
+        lambda value: type(value) in (int, float) and value > 0,
+        "a number of seconds above 0",
+    ),
+{%- endif %}
 {%- endif %}
 }
 

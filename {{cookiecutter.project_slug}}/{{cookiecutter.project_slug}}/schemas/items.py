@@ -18,7 +18,8 @@ Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_LENGTH), S
 class ItemIn(BaseModel):
     """A new item. Its name must be unique."""
 
-    model_config = ConfigDict(extra="forbid")
+    # JSON gives exact types: no "7" for 7, no true for 1, no unknown field.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name
     description: Description = ""
@@ -28,7 +29,7 @@ class ItemIn(BaseModel):
 class ItemUpdate(BaseModel):
     """The fields to change; those left out (or null) stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name | None = None
     description: Description | None = None
