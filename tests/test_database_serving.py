@@ -9,6 +9,8 @@ mid-run, /readyz and the items answer a JSON 503 (no traceback logged) while
 /healthz stays 200; once the database is back, the same server process
 serves again by itself. The password in DATABASE_URL appears in no log line.
 A sqlite bake (the default) is migrated and served the same way, briefly.
+The postgresql bake's own tests run against a database TEST_DATABASE_URL
+names, as a developer's would.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class Cluster(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+    def run(self, tool: str, *args: str) -> None: ...
 
 
 @dataclass
@@ -363,3 +367,40 @@ def test_sqlite_bake_migrates_and_serves_items(
         }
         assert_error(call(base, "POST", "/items", {"name": "lite"}), 409)
     assert database.stat().st_size > 0  # the URL's file, not a default one
+
+
+# What the given database holds after the bake's tests: its migration.
+VERSION_PROBE = """\
+import asyncio, asyncpg, sys
+async def main():
+    connection = await asyncpg.connect(sys.argv[1])
+    print(await connection.fetchval("SELECT version_num FROM alembic_version"))
+    await connection.close()
+asyncio.run(main())
+"""
+
+
+def test_the_bakes_tests_use_the_database_test_database_url_names(
+    cluster: Cluster, bake: Bake, installed: Installed
+) -> None:
+    """The postgresql bake's own tests, given TEST_DATABASE_URL, migrate and
+    use that database instead of starting a server of their own."""
+    port = str(cluster.port)
+    cluster.run("createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "given")
+    url = f"postgresql://postgres@127.0.0.1:{port}/given"
+    project = bake(POSTGRES)
+    python = installed(POSTGRES, python_of(POSTGRES)) / "bin" / "python"
+    tests = ["tests/test_items.py", "tests/test_migrations.py"]
+    env = {**os.environ, "TEST_DATABASE_URL": url}
+
+    result = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        project,
+        env,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+    version = run([python, "-c", VERSION_PROBE, url], project, timeout=30)
+    assert version.stdout.strip() == "0001", version.stdout + version.stderr
