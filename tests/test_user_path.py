@@ -1,5 +1,7 @@
 """The whole user path on one fresh bake, in a fresh virtualenv made by the
-bake's own Makefile: make install, test, lint, typecheck, clean."""
+bake's own Makefile: make install, test, lint, typecheck; a model changed and
+its migration written by `make migration` and applied by `make migrate`; make
+clean."""
 
 from __future__ import annotations
 
@@ -8,7 +10,12 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from helpers import TEMPLATE_DIR, check
+from helpers import TEMPLATE_DIR, check, run
+
+# A field the user adds to the example model.
+NEW_FIELD = """
+    colour: Mapped[str] = mapped_column(String(20), default="")
+"""
 
 
 def listing(project: Path) -> list[str]:
@@ -33,7 +40,8 @@ def fresh_project(
 def test_make_alone_lists_the_targets(fresh_project: Path) -> None:
     output = check(["make"], cwd=fresh_project)
 
-    for target in ("install", "run", "serve", "test", "lint", "typecheck", "clean"):
+    targets = ("install", "migrate", "migration", "run", "serve", "openapi", "test")
+    for target in (*targets, "lint", "typecheck", "clean"):
         assert f"make {target} " in output
 
 
@@ -46,5 +54,37 @@ def test_install_test_lint_typecheck_then_clean(fresh_project: Path) -> None:
     assert " passed in " in output
     assert "Success: no issues found" in output
 
+    revision = change_a_model_and_migrate(fresh_project)
+
     check(["make", "clean"], cwd=fresh_project)
-    assert listing(fresh_project) == as_baked
+    # What the user made stays: their migration and their database.
+    assert set(listing(fresh_project)) - set(as_baked) == {
+        revision,
+        "my_service.sqlite3",
+    }
+
+
+def change_a_model_and_migrate(project: Path) -> str:
+    """The migration loop of the baked README: migrate, change a model, write
+    its migration, apply it; lint, type check and the migration tests pass.
+    Returns the new revision's path."""
+    check(["make", "migrate"], cwd=project)
+    model = project / "my_service" / "models" / "item.py"
+    model.write_text(model.read_text() + NEW_FIELD)
+    versions = project / "my_service" / "migrations" / "versions"
+    before = set(versions.glob("rev_*.py"))
+
+    refused = run(["make", "migration"], cwd=project)
+    check(["make", "migration", "MSG=add colour"], cwd=project)
+    check(["make", "migrate"], cwd=project)
+
+    assert refused.returncode != 0
+    assert "MSG is required" in refused.stderr
+    [new] = set(versions.glob("rev_*.py")) - before
+    assert new.name.endswith("_add_colour.py")
+    assert "add_column" in new.read_text()
+    output = check(["make", "lint", "typecheck"], cwd=project)
+    assert "Success: no issues found" in output
+    tests = check([".venv/bin/pytest", "-q", "tests/test_migrations.py"], project)
+    assert " passed in " in tests
+    return new.relative_to(project).as_posix()
