@@ -274,6 +274,17 @@ def table(variants: list[Variant], count: int, passes: int, lines: int) -> str:
     )
 
 
+def plumbing(slug: str, name: str) -> Any:
+    """A module of the service's plumbing: in core/, or in the package itself
+    in bakes of templates from before core/ (`bench/run.py --template`)."""
+    try:
+        return importlib.import_module(f"{slug}.core.{name}")
+    except ModuleNotFoundError as error:
+        if error.name not in {f"{slug}.core", f"{slug}.core.{name}"}:
+            raise
+        return importlib.import_module(f"{slug}.{name}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -294,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bare = importlib.import_module("bare_quart").app
     create_app = importlib.import_module(f"{slug}.app").create_app
-    configure_logging = importlib.import_module(f"{slug}.logs").configure_logging
+    configure_logging = plumbing(slug, "logs").configure_logging
 
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as temporary:
         log = Path(temporary) / "stderr.log"
@@ -306,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             del stripped.asgi_app  # the middleware set on it: Quart's own again
             guarded = create_app()
             del guarded.asgi_app
-            guard = importlib.import_module(f"{slug}.guard").RequestGuardMiddleware
+            guard = plumbing(slug, "guard").RequestGuardMiddleware
             guarded.asgi_app = guard(  # type: ignore[method-assign]
                 guarded.asgi_app, allow_http2=False, has_websocket_routes=lambda: False
             )

@@ -1159,7 +1159,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=60,
         help="seconds in all for measuring again the runs during which other"
-        f" processes used more than {MAX_BACKGROUND:.0%} of the CPUs",
+        f" processes used more than {MAX_BACKGROUND:.0%}% of the CPUs",
     )
     parser.add_argument("--servers", nargs="+", default=list(SERVERS))
     parser.add_argument(
@@ -1172,6 +1172,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--databases",
         nargs="*",
+        choices=["sqlite", "postgresql"],
         default=["sqlite", "postgresql"],
         help="database choices whose GET /items/<id> is measured against the"
         " FastAPI + SQLAlchemy peer (bench/database.py); none with no value",
@@ -1179,6 +1180,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--database-servers",
         nargs="+",
+        choices=SERVERS,
         default=["uvicorn"],
         help="the servers of the database part, each serving the service and"
         " the peer (default: uvicorn, FastAPI's own)",
