@@ -9,7 +9,11 @@ from pydantic import BaseModel, Field
 from quart import Blueprint, Quart, request
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
-from quart_schema import RequestSchemaValidationError, validate_request
+from quart_schema import (
+    RequestSchemaValidationError,
+    validate_request,
+    validate_response,
+)
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
@@ -42,6 +46,12 @@ class Sample(BaseModel):
 @validate_request(Sample)
 async def validated(data: Sample) -> dict[str, Any]:
     return data.model_dump()
+
+
+@faulty.get("/breaks-its-contract")
+@validate_response(Sample)
+async def breaks_its_contract() -> dict[str, Any]:
+    return {"name": "x", "size": "not a number"}
 
 
 @faulty.post("/unconvertible")
@@ -241,3 +251,15 @@ async def test_a_204_has_no_content_headers() -> None:
     headers = dict(start["headers"])
     assert b"content-type" not in headers
     assert b"content-length" not in headers
+
+
+async def test_a_response_breaking_its_model_is_a_generic_json_500(
+    faulty_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await faulty_client.get("/breaks-its-contract")
+
+    assert response.status_code == 500
+    body = await response.get_json()
+    assert (body["error"], body["status"]) == ("Internal Server Error", 500)
+    assert "not a number" not in await response.get_data(as_text=True)
+    assert [r for r in caplog.records if r.exc_info]  # the bug is logged
