@@ -11,6 +11,7 @@ module. Also: the systemd unit runs exactly what
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shlex
@@ -237,6 +238,24 @@ def test_the_docs_page_works_under_the_gateways_prefix(stack: Stack) -> None:
         assert stack.get(f"/api/my_service/{asset}").status == 200
     document = stack.get("/api/my_service/openapi.json")
     assert document.json()["openapi"].startswith("3.1.")
+
+
+def test_a_created_items_location_is_under_the_gateways_prefix(
+    stack: Stack,
+) -> None:
+    """Location is built for the client: behind the gateway, the public path
+    (the X-Forwarded-Prefix the gateway sets), which leads back to the item."""
+    service = stack.services["my_service"]
+    check(["make", "migrate", f"VENV={service.venv}"], cwd=service.project)
+    body = json.dumps({"name": new_id()}).encode()
+    headers = {"Content-Type": "application/json"}
+
+    created = stack.request("POST", "/api/my_service/items", headers, body)
+
+    assert created.status == 201, created
+    item = created.json()
+    assert created.headers["location"] == f"/api/my_service/items/{item['id']}"
+    assert stack.get(created.headers["location"]).json() == item
 
 
 def test_the_route_without_its_slash_is_redirected_to_it(stack: Stack) -> None:
