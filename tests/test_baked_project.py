@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from contexts import CHECK_RUNS, PYTHONS, SERVER_CONTEXTS, SLUGS, python_of
+from contexts import CHECK_RUNS, PYTHONS, SERVER_CONTEXTS, SLUGS, answer, python_of
 from helpers import (
     Bake,
     Venv,
@@ -24,6 +24,7 @@ from helpers import (
     http,
     load_hook,
     python_or_skip,
+    run,
     serving,
 )
 
@@ -132,6 +133,8 @@ def test_lowest_allowed_dependencies_pass_every_check_and_serve(
         assert Version(installed_version(python_bin, name)) == Version(lowest_version)
 
     make(project, venv, "test", "lint", "typecheck")
+    if answer(context, "database") == "sqlite":
+        assert_make_migration_writes_a_clean_revision(project, venv)
     port = free_port()
     with serving(
         ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"],
@@ -141,6 +144,32 @@ def test_lowest_allowed_dependencies_pass_every_check_and_serve(
         ready_url=f"http://127.0.0.1:{port}/healthz",
     ):
         assert http(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+
+
+def assert_make_migration_writes_a_clean_revision(project: Path, venv: Path) -> None:
+    """`make migration` with the oldest Alembic allowed: the revision it writes
+    (none of the models changed: an empty one) goes through alembic.ini's
+    post-write hooks (the `module` runner, new in Alembic 1.16.3) and passes
+    ruff. On a database of its own; the revision is removed afterwards."""
+    versions = project / SLUGS["default"] / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    url = f"sqlite+aiosqlite:///{venv / 'migration-check.sqlite3'}"
+    env = {**os.environ, f"{SLUGS['default'].upper()}_DATABASE_URL": url}
+    try:
+        for target in ("migrate", "migration"):
+            args = ["make", target, f"VENV={venv}", "MSG=nothing changed"]
+            result = run(args, project, env)
+            assert result.returncode == 0, result.stdout + result.stderr
+        [revision] = set(versions.glob("*.py")) - before
+        for check_ in (["check"], ["format", "--check"]):
+            assert (
+                run([venv / "bin" / "ruff", *check_, revision], project).returncode == 0
+            )
+    finally:
+        for added in set(versions.glob("*.py")) - before:
+            added.unlink()
+            for compiled in versions.glob(f"__pycache__/{added.stem}.*"):
+                compiled.unlink()
 
 
 def installed_version(python_bin: Path, distribution: str) -> str:
