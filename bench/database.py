@@ -27,9 +27,9 @@ FastAPI's own, unless `--database-servers` names others):
 - wrk loads both with `bench/items.lua`, which asks for the ids 1 to N in
   turn.
 - PostgreSQL's processes count as the stack's own, not as other processes'
-  (run.py measures again a run during which others took the CPUs); their CPU
-  time per request is shown beside the server's.
-- Rounds, medians and paired ratios as in run.py.
+  (load.py measures again a run during which others took the CPUs); their
+  CPU time per request is shown beside the server's.
+- Rounds, medians and paired ratios as for `GET /` (load.py, report.py).
 
 Run by bench/run.py (`--databases`, `--database-servers`, `--database-only`,
 `--rows`).
@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import run
+from load import Figures, Settings, bench
+from report import Target, both_ratios, commands, cpu_ratio, environment, ratio, table
+from stacks import ROOT, BenchError, Stack, bake, check_output, server_env
 
 DATABASES = ("sqlite", "postgresql")  # the database choices benchmarked
 PEER_APP = "fastapi_sqlalchemy:app"
@@ -76,7 +78,7 @@ def bake_all(
 ) -> dict[tuple[str, str], Path]:
     """A bake per database and server choice, by (database, server)."""
     return {
-        (database, server): run.bake(template, work, server, database)
+        (database, server): bake(template, work, server, database)
         for database in databases
         for server in servers
     }
@@ -94,15 +96,15 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def migrate(project: Path, venv: Path, url: str) -> None:
     """The service's own migration: `make migrate` with its DATABASE_URL."""
     setting = (f"{project.name.upper()}_DATABASE_URL", url)
-    env = run.server_env(run.Stack("migrate", project, "", env=(setting,)), {})
+    env = server_env(Stack("migrate", project, "", env=(setting,)), {})
     command = ["make", "--no-print-directory", "migrate", f"VENV={venv}"]
-    run.check_output(command, cwd=project, env=env)
+    check_output(command, cwd=project, env=env)
 
 
 def seed_with(venv: Path, url: str, rows: int) -> str:
     """Seed through this module run as a script; returns what it prints."""
     command = [venv / "bin" / "python", __file__, "seed", url, str(rows)]
-    return run.check_output(command, cwd=run.ROOT, env=clean_env()).strip()
+    return check_output(command, cwd=ROOT, env=clean_env()).strip()
 
 
 @contextmanager
@@ -111,7 +113,7 @@ def postgres(project: Path) -> Iterator[Any]:
     path = project / "tests" / "postgres.py"
     spec = importlib.util.spec_from_file_location("bench_postgres", path)
     if spec is None or spec.loader is None:
-        raise run.BenchError(f"cannot load {path}")
+        raise BenchError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
@@ -119,7 +121,7 @@ def postgres(project: Path) -> Iterator[Any]:
         cluster.__enter__()
     except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
         detail = getattr(error, "stderr", b"") or b""
-        raise run.BenchError(f"PostgreSQL did not start: {error}\n{detail!r}") from None
+        raise BenchError(f"PostgreSQL did not start: {error}\n{detail!r}") from None
     try:
         yield cluster
     finally:
@@ -140,8 +142,8 @@ def prepared(
             if name == "postgresql":
                 cluster = stack.enter_context(postgres(project))
                 postmaster = (cluster.data / "postmaster.pid").read_text().split()[0]
-                printed = run.check_output(
-                    [cluster.binaries / "postgres", "--version"], cwd=run.ROOT
+                printed = check_output(
+                    [cluster.binaries / "postgres", "--version"], cwd=ROOT
                 )
                 version = re.findall(r"\d+(?:\.\d+)+", printed)[0]
                 url, companions = cluster.url, (int(postmaster),)
@@ -158,7 +160,7 @@ def prepared(
 
 def stacks_for(
     projects: dict[tuple[str, str], Path], databases: dict[str, Database], rows: int
-) -> list[run.Stack]:
+) -> list[Stack]:
     """For each database and server the service, then the peer: on uvicorn
     as FastAPI's docs start it (its access log on, as the service's access
     line is) and with the service's flags; on another server with the
@@ -174,14 +176,14 @@ def stacks_for(
         setting = (f"{project.name.upper()}_DATABASE_URL", database.url)
         app = f"{project.name}.asgi:app"
         stacks.append(
-            run.Stack(f"{server} {name} baked", project, app, (setting,), **common)
+            Stack(f"{server} {name} baked", project, app, (setting,), **common)
         )
         peer = f"{server} {name} peer"
         env = (("DATABASE_URL", database.url),)
         if server == "uvicorn":  # as FastAPI's docs start it, as run.py's peer
-            stacks.append(run.Stack(peer, None, PEER_APP, env, **common))
+            stacks.append(Stack(peer, None, PEER_APP, env, **common))
             peer += ", serve flags"
-        stacks.append(run.Stack(peer, project, PEER_APP, env, **common))
+        stacks.append(Stack(peer, project, PEER_APP, env, **common))
     return stacks
 
 
@@ -194,20 +196,20 @@ def measure(
     projects: dict[tuple[str, str], Path],
     venv: Path,
     work: Path,
-    settings: run.Settings,
+    settings: Settings,
     rows: int,
-) -> tuple[dict[str, run.Figures], dict[str, Database]]:
-    """Every stack of every database, in rounds (run.bench)."""
+) -> tuple[dict[str, Figures], dict[str, Database]]:
+    """Every stack of every database, in rounds (load.bench)."""
     with prepared(projects, venv, rows, work) as databases:
         stacks = stacks_for(projects, databases, rows)
         print(f"{len(stacks)} database stacks x {settings.rounds} rounds", flush=True)
-        return run.bench(stacks, venv, work, settings), databases
+        return bench(stacks, venv, work, settings), databases
 
 
 # ---------------------------------------------------------------- report
 
 
-def pairs(figures: dict[str, run.Figures]) -> list[tuple[str, str, str, str]]:
+def pairs(figures: dict[str, Figures]) -> list[tuple[str, str, str, str]]:
     """(database, server, service stack, peer stack) for each pair measured."""
     found = []
     for name in figures:
@@ -217,13 +219,13 @@ def pairs(figures: dict[str, run.Figures]) -> list[tuple[str, str, str, str]]:
     return found
 
 
-def ratios_table(figures: dict[str, run.Figures]) -> list[str]:
+def ratios_table(figures: dict[str, Figures]) -> list[str]:
     rows = [
         [
             database,
             server,
-            run.both_ratios(figures, baked, peer),
-            run.both_ratios(figures, baked, f"{peer}, serve flags"),
+            both_ratios(figures, baked, peer),
+            both_ratios(figures, baked, f"{peer}, serve flags"),
         ]
         for database, server, baked, peer in pairs(figures)
     ]
@@ -233,10 +235,10 @@ def ratios_table(figures: dict[str, run.Figures]) -> list[str]:
         "service / peer",
         "service / peer with the service's server flags",
     ]
-    return run.table(header, rows)
+    return table(header, rows)
 
 
-def figures_table(figures: dict[str, run.Figures]) -> list[str]:
+def figures_table(figures: dict[str, Figures]) -> list[str]:
     rows = []
     for name, fig in figures.items():
         rates = [r.rps for r in fig.runs]
@@ -264,16 +266,16 @@ def figures_table(figures: dict[str, run.Figures]) -> list[str]:
         "PostgreSQL CPU µs/req",
         "worker RSS MiB",
     ]
-    return run.table(header, rows)
+    return table(header, rows)
 
 
-def targets(figures: dict[str, run.Figures]) -> list[run.Target]:
+def targets(figures: dict[str, Figures]) -> list[Target]:
     found = []
     for database, server, baked, peer in pairs(figures):
-        versus = run.ratio(figures, baked, peer)
-        by_cpu = run.cpu_ratio(figures, baked, peer)
+        versus = ratio(figures, baked, peer)
+        by_cpu = cpu_ratio(figures, baked, peer)
         found.append(
-            run.Target(
+            Target(
                 f"{database}, {server}: the service's `GET /items/<id>` reaches >="
                 f" {MIN_PEER_RATIO:.1f}x the FastAPI + SQLAlchemy peer",
                 f"{versus:.2f}x (by CPU {by_cpu:.2f}x)",
@@ -284,9 +286,9 @@ def targets(figures: dict[str, run.Figures]) -> list[run.Target]:
 
 
 def report(
-    figures: dict[str, run.Figures],
+    figures: dict[str, Figures],
     databases: dict[str, Database],
-    settings: run.Settings,
+    settings: Settings,
     about: dict[str, str],
     packages: dict[str, str],
     replacements: dict[str, str],
@@ -300,7 +302,7 @@ def report(
         " SQLAlchemy async peer doing the same query on the same server and"
         " database (`bench/database.py` says how).",
         "",
-        *run.environment(figures, settings, about, packages),
+        *environment(figures, settings, about, packages),
         "- Databases: "
         + "; ".join(
             f"{db.about} (`${db.name.upper()}_URL` below)" for db in databases.values()
@@ -321,7 +323,7 @@ def report(
         "",
         *ratios_table(figures),
         "",
-        *run.table(
+        *table(
             ["target", "measured", "result"],
             [
                 [t.text, t.figure, "PASS" if t.passed else "MISS"]
@@ -332,7 +334,7 @@ def report(
         "Commands (run in `$BAKE`, the bake of that server and database choice,"
         " or in bench/apps; bench/apps is on PYTHONPATH):",
         "",
-        *run.commands(figures, urls | replacements),
+        *commands(figures, urls | replacements),
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,16 +1,19 @@
 """The whole user path on one fresh bake, in a fresh virtualenv made by the
 bake's own Makefile: make install, test, lint, typecheck; a model changed and
 its migration written by `make migration` and applied by `make migrate`; make
-clean."""
+clean. And on another bake, the example resource removed as its README says,
+after which the project still passes its own checks."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
-from helpers import TEMPLATE_DIR, check, run
+from contexts import python_of
+from helpers import TEMPLATE_DIR, Venv, check, run
 
 # A field the user adds to the example model.
 NEW_FIELD = """
@@ -88,3 +91,52 @@ def change_a_model_and_migrate(project: Path) -> str:
     tests = check([".venv/bin/pytest", "-q", "tests/test_migrations.py"], project)
     assert " passed in " in tests
     return new.relative_to(project).as_posix()
+
+
+def test_the_example_resource_goes_as_the_readme_says(
+    tmp_path_factory: pytest.TempPathFactory, cookiecutter_config: Path, venv: Venv
+) -> None:
+    output = tmp_path_factory.mktemp("without-example")
+    project = Path(
+        cookiecutter(
+            str(TEMPLATE_DIR),
+            no_input=True,
+            extra_context={"project_name": "Without Example"},
+            output_dir=str(output),
+            config_file=str(cookiecutter_config),
+        )
+    )
+    slug = project.name
+    python = venv(python_of("default")) / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "--quiet", "--no-deps"]
+    check([*pip, "--no-build-isolation", "--editable", project], cwd=project)
+    try:
+        # The README's command, as written, then its two edits.
+        readme = (project / "README.md").read_text()
+        section = readme.split("**Remove the example resource**", 1)[1]
+        command = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+        assert command
+        check(["sh", "-c", command.group(1)], cwd=project)
+        views = project / slug / "views" / "__init__.py"
+        views.write_text(
+            views.read_text()
+            .replace("from .items import items\n", "")
+            .replace("[home, items]", "[home]")
+        )
+        models = project / slug / "models" / "__init__.py"
+        models.write_text(
+            models.read_text()
+            .replace("from .item import Item\n", "")
+            .replace('["Base", "Item"]', '["Base"]')
+        )
+        venv_dir = f"VENV={python.parent.parent}"
+        check(["make", "migration", "MSG=initial", venv_dir], cwd=project)
+        check(["make", "openapi", venv_dir], cwd=project)
+
+        checked = check(["make", "test", "lint", "typecheck", venv_dir], cwd=project)
+
+        assert " passed in " in checked
+        assert "Success: no issues found" in checked
+        assert "items" not in (project / "openapi.json").read_text()
+    finally:
+        check([python, "-m", "pip", "uninstall", "--quiet", "--yes", slug], project)
