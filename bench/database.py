@@ -49,7 +49,16 @@ from pathlib import Path
 from typing import Any
 
 from load import Figures, Settings, bench
-from report import Target, both_ratios, commands, cpu_ratio, environment, ratio, table
+from report import (
+    Target,
+    both_ratios,
+    commands,
+    cpu_ratio,
+    environment,
+    ratio,
+    table,
+    throughput_cells,
+)
 from stacks import ROOT, BenchError, Stack, bake, check_output, server_env
 
 DATABASES = ("sqlite", "postgresql")  # the database choices benchmarked
@@ -241,15 +250,9 @@ def ratios_table(figures: dict[str, Figures]) -> list[str]:
 def figures_table(figures: dict[str, Figures]) -> list[str]:
     rows = []
     for name, fig in figures.items():
-        rates = [r.rps for r in fig.runs]
         rows.append(
             [
-                name,
-                f"{fig.median('rps'):,.0f}",
-                f"{min(rates):,.0f}-{max(rates):,.0f}",
-                f"{fig.median('p50_ms'):.2f}",
-                f"{fig.median('p99_ms'):.2f}",
-                f"{fig.median('cpu_us'):.0f}",
+                *throughput_cells(name, fig),
                 f"{fig.median('companion_cpu_us'):.0f}"
                 if fig.stack.companions
                 else "-",

@@ -183,18 +183,25 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
+def throughput_cells(name: str, fig: Figures) -> list[str]:
+    """A stack's name, req/s (median and range), p50, p99 and server CPU."""
+    rates = [run.rps for run in fig.runs]
+    return [
+        name,
+        f"{fig.median('rps'):,.0f}",
+        f"{min(rates):,.0f}-{max(rates):,.0f}",
+        f"{fig.median('p50_ms'):.2f}",
+        f"{fig.median('p99_ms'):.2f}",
+        f"{fig.median('cpu_us'):.0f}",
+    ]
+
+
 def figures_table(figures: dict[str, Figures]) -> list[str]:
     rows = []
     for name, fig in figures.items():
-        rates = [run.rps for run in fig.runs]
         rows.append(
             [
-                name,
-                f"{fig.median('rps'):,.0f}",
-                f"{min(rates):,.0f}-{max(rates):,.0f}",
-                f"{fig.median('p50_ms'):.2f}",
-                f"{fig.median('p99_ms'):.2f}",
-                f"{fig.median('cpu_us'):.0f}",
+                *throughput_cells(name, fig),
                 f"{fig.median('worker_mib'):.1f}",
                 f"{fig.median('rss_mib'):.1f}",
                 str(fig.runs[-1].processes),

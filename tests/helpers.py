@@ -234,6 +234,14 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
     process.wait()
 
 
+def venv_env(venv: Path, **variables: str) -> dict[str, str]:
+    """The environment to run a bake's tools in: `venv`'s bin first on PATH,
+    no QUART_SETTINGS (the packaged settings only), plus `variables`."""
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("QUART_SETTINGS", None)
+    return {**env, **variables}
+
+
 def serve_command(project: Path, venv: Path, **variables: str) -> str:
     """The server command `make serve` runs with these variables, as printed
     by `make -n serve`: run it directly (`sh -c "exec ..."`) to make the server

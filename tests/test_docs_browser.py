@@ -11,7 +11,6 @@ granian bake without a database, which has fewer operations.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Response, Route, sync_playwright
 
 from contexts import SERVER_CONTEXTS, answer, python_of
-from helpers import Bake, free_port, http, serving
+from helpers import Bake, free_port, http, serving, venv_env
 
 Installed = Callable[[str, str], Path]
 
@@ -87,8 +86,7 @@ def served(
     venv = installed(context, python_of(context))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("QUART_SETTINGS", None)
+    env = venv_env(venv)
     log = tmp_path_factory.mktemp(f"docs-{context}") / "server.log"
     args = ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"]
     with serving(args, cwd=project, env=env, log=log, ready_url=f"{base}/healthz"):

@@ -25,6 +25,7 @@ from helpers import (
     run,
     serve_command,
     serving,
+    venv_env,
     wait_for_text,
 )
 
@@ -45,8 +46,7 @@ def served_by(
 ) -> Iterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("QUART_SETTINGS", None)
+    env = venv_env(venv)
     if kind == "quart run":
         args = ["quart", "run", "--host", "127.0.0.1", "--port", str(port)]
         env["QUART_APP"] = project.name

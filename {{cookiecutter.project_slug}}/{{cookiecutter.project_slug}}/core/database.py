@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .errors import error_body
-from .lifecycle import add_readiness_check
+from .lifecycle import add_readiness_check, first_line
 from .settings import SettingsError
 
 EXTENSION = "database"
@@ -185,9 +185,8 @@ async def database_error(error: Exception) -> ResponseReturnValue:
     if isinstance(error, IntegrityError):
         message = "the request conflicts with data the service holds"
         return error_body(409, "Conflict", message), 409
-    # The error's first line: no SQL, no parameters (hide_parameters), no URL.
-    reason = (str(error).splitlines() or [""])[0]
-    name = type(error).__name__
+    # The first line: no SQL, no parameters (hide_parameters), no URL.
+    name, reason = type(error).__name__, first_line(error)
     current_app.logger.error("database unavailable: %s: %s", name, reason)
     return error_body(503, "Service Unavailable", "the database is unavailable"), 503
 

@@ -63,9 +63,14 @@ class Readiness:
 def _reason(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "timed out"
-    # The first line only: a database error's next lines are background.
-    detail = (str(error).splitlines() or [""])[0]
+    detail = first_line(error)
     return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
+def first_line(error: BaseException) -> str:
+    """An error's message up to its first line break: a database error's
+    next lines are background (the SQL, a link), not the reason."""
+    return (str(error).splitlines() or [""])[0]
 
 
 def readiness(app: Quart) -> Readiness:

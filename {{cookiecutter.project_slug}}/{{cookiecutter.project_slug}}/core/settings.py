@@ -37,43 +37,41 @@ ENV_PREFIX = "{{ cookiecutter.project_slug | upper }}"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 
-# The serving settings' rules, beyond their types: setting -> (check, rule).
-VALUE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+# A rule: a check of a setting's value, and how to say what it must be.
+Rule = tuple[Callable[[Any], bool], str]
+
+
+def at_least(lowest: int) -> Rule:
+    return (
+        lambda value: type(value) is int and value >= lowest,
+        f"a whole number, {lowest} or more",
+    )
+
+
+SECONDS: Rule = (
+    lambda value: type(value) in (int, float) and value > 0,
+    "a number of seconds above 0",
+)
+
+# The serving settings' rules, beyond their types: setting -> rule.
+VALUE_RULES: dict[str, Rule] = {
     "LOG_LEVEL": (
         lambda value: isinstance(value, str) and value.upper() in LOG_LEVELS,
         f"one of {', '.join(LOG_LEVELS)}",
     ),
     "LOG_FORMAT": (lambda value: value in LOG_FORMATS, " or ".join(LOG_FORMATS)),
-    "TRUSTED_PROXY_HOPS": (
-        lambda value: type(value) is int and value >= 0,
-        "a whole number, 0 or more",
-    ),
-    "READINESS_TIMEOUT": (
-        lambda value: type(value) in (int, float) and value > 0,
-        "a number of seconds above 0",
-    ),
+    "TRUSTED_PROXY_HOPS": at_least(0),
+    "READINESS_TIMEOUT": SECONDS,
 {%- if cookiecutter.database != 'none' %}
-    "DATABASE_POOL_SIZE": (
-        lambda value: type(value) is int and value >= 1,
-        "a whole number, 1 or more",
-    ),
-    "DATABASE_MAX_OVERFLOW": (
-        lambda value: type(value) is int and value >= 0,
-        "a whole number, 0 or more",
-    ),
-    "DATABASE_POOL_TIMEOUT": (
-        lambda value: type(value) in (int, float) and value > 0,
-        "a number of seconds above 0",
-    ),
+    "DATABASE_POOL_SIZE": at_least(1),
+    "DATABASE_MAX_OVERFLOW": at_least(0),
+    "DATABASE_POOL_TIMEOUT": SECONDS,
     "DATABASE_POOL_RECYCLE": (
         lambda value: type(value) is int and (value == -1 or value >= 1),
         "a whole number of seconds, or -1 for never",
     ),
 {%- if cookiecutter.database == 'postgresql' %}
-    "DATABASE_CONNECT_TIMEOUT": (
-        lambda value: type(value) in (int, float) and value > 0,
-        "a number of seconds above 0",
-    ),
+    "DATABASE_CONNECT_TIMEOUT": SECONDS,
 {%- endif %}
 {%- endif %}
 }
