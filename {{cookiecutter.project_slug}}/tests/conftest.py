@@ -123,11 +123,15 @@ def client(app: Quart) -> Client:
 
 @pytest.fixture
 def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo configure_logging (which asgi.py runs) after the test."""
+    """Undo configure_logging (which asgi.py runs) after the test, closing the
+    handlers it made (and so their writer threads)."""
     for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
         monkeypatch.setattr(logging, switch, getattr(logging, switch))
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     yield
+    for handler in root.handlers:
+        if handler not in saved[0]:
+            handler.close()
     root.handlers[:], level = saved
     root.setLevel(level)

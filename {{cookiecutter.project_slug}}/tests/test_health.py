@@ -15,9 +15,7 @@ from {{ cookiecutter.project_slug }}.core.lifecycle import (
     add_readiness_check,
     readiness,
 )
-from {{ cookiecutter.project_slug }}.core.request_context import (
-    current_request_id,
-)
+from {{ cookiecutter.project_slug }}.core.logs import current_request_id
 
 
 async def test_healthz_is_ok(client: Client) -> None:

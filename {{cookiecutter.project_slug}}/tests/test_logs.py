@@ -11,14 +11,44 @@ from {{ cookiecutter.project_slug }}.core.logs import (
     SERVER_ACCESS_LOGGERS,
     SERVER_LOGGERS,
     JsonFormatter,
+    LineFormatter,
     RequestIdFilter,
     TextFormatter,
     configure_logging,
     escape_controls,
+    log_access,
 )
 from {{ cookiecutter.project_slug }}.core.settings import LOG_FORMATS
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
+
+ACCESS = {
+    "request_id": "r-9",
+    "method": "GET",
+    "path": "/items",
+    "status": 200,
+    "duration_ms": 0.42,
+    "remote_addr": "10.0.0.7",
+}
+
+
+def log_the_access_line() -> None:
+    log_access(
+        logging.getLogger("{{ cookiecutter.project_slug }}.access"),
+        "r-9",
+        "GET",
+        "/items",
+        200,
+        0.42,
+        "10.0.0.7",
+    )
+
+
+def written(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The lines on stderr, once the writer has written what it was given."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return capsys.readouterr().err.splitlines()
 
 
 def record(message: str = "hello %s", **extra: object) -> logging.LogRecord:
@@ -148,7 +178,7 @@ def test_configure_logging_writes_json_lines_to_stderr(
     logger.info("one")
     logger.debug("below the level")
 
-    lines = capsys.readouterr().err.splitlines()
+    lines = written(capsys)
     assert [json.loads(line)["message"] for line in lines] == ["one"]
 
 
@@ -166,10 +196,111 @@ def test_server_loggers_reach_the_root_handler_once(
     for name in SERVER_ACCESS_LOGGERS:
         logging.getLogger(name).info("access line from %s", name)
 
-    lines = capsys.readouterr().err.splitlines()
+    lines = written(capsys)
     assert len(lines) == len(SERVER_LOGGERS)  # and no server access line
     assert all(" INFO " in line and "access" not in line for line in lines)
 
 
 def test_every_log_format_setting_has_a_formatter() -> None:
     assert set(FORMATTERS) == set(LOG_FORMATS)
+
+
+@pytest.mark.parametrize("log_format", FORMATTERS)
+def test_the_access_line_is_the_line_its_record_would_make(
+    log_format: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", log_format)
+
+    log_the_access_line()
+    (line,) = written(capsys)
+
+    access = record("GET /items 200", args=(), **ACCESS)
+    access.name, access.levelname = "{{ cookiecutter.project_slug }}.access", "INFO"
+    access.created = 0.0
+    formatter = FORMATTERS[log_format]()
+    time_length = len("1970-01-01T00:00:00.000+00:00")
+    if log_format == "json":  # {"time":"...",
+        time_length += len('{"time":""')
+    assert line[time_length:] == formatter.format(access)[time_length:]
+
+
+def test_the_access_line_is_a_record_for_any_other_handler(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", "json")  # which took caplog's handler away
+    logging.getLogger().addHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+
+    log_the_access_line()
+
+    (access,) = caplog.records
+    assert access.getMessage() == "GET /items 200"
+    assert {field: vars(access)[field] for field in ACCESS} == ACCESS
+    assert json.loads(written(capsys)[0])["path"] == "/items"
+
+
+def test_no_access_line_below_its_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("WARNING", "json")
+
+    log_the_access_line()
+
+    assert written(capsys) == []
+
+
+def test_the_access_line_keeps_out_of_another_formatter(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+    (handler,) = logging.getLogger().handlers
+    handler.setFormatter(logging.Formatter("plain %(message)s"))
+
+    log_the_access_line()
+
+    assert written(capsys) == ["plain GET /items 200"]
+
+
+def test_the_access_line_passes_the_loggers_filters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+    access = logging.getLogger("{{ cookiecutter.project_slug }}.access")
+    access.addFilter(lambda record: record.getMessage() != "GET /items 200")
+    try:
+        log_the_access_line()
+    finally:
+        access.filters.clear()
+
+    assert written(capsys) == []
+
+
+def test_an_access_logger_that_does_not_propagate_keeps_its_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+    access = logging.getLogger("{{ cookiecutter.project_slug }}.access")
+    access.propagate = False  # and no handler of its own
+    try:
+        log_the_access_line()
+    finally:
+        access.propagate = True
+
+    assert written(capsys) == []
+
+
+def test_the_access_line_reaches_every_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "text")
+    extra = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(extra)
+
+    log_the_access_line()
+
+    lines = written(capsys)
+    assert lines[0] == "GET /items 200"  # the plain handler, writing at once
+    assert lines[1].endswith("[r-9] GET /items 200")
+
+
+def test_a_line_formatter_says_how_to_make_a_line() -> None:
+    with pytest.raises(NotImplementedError):
+        LineFormatter().format(record())

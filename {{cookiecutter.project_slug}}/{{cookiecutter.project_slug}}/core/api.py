@@ -19,6 +19,8 @@ from quart_schema import Info, OpenAPIProvider, QuartSchema, hide
 from quart_schema.typing import Model
 from swagger_ui_bundle import swagger_ui_path
 
+from .json_provider import ServiceJSONProvider
+
 # Relative to /docs, so that they resolve under the gateway's prefix too.
 DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
 ASSETS_URL = "docs/assets"
@@ -62,4 +64,5 @@ def init_api(app: Quart, title: str, version: str) -> None:
         scalar_ui_path=None,
         openapi_provider_class=ServiceOpenAPI,
     )
+    app.json = ServiceJSONProvider(app)  # after QuartSchema, which sets its own
     app.register_blueprint(docs_assets)

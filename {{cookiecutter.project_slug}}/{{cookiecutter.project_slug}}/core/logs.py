@@ -13,18 +13,29 @@ of a traceback.
 
 The formatters are written here rather than taken from a library: each is a
 few lines, the field set is exactly ours, and they run on every request.
+Lines are written by a thread of their own (log_output.py), so a blocked
+stderr never stalls a request.
+
+The access line, one a request, takes a shorter way (`log_access`): while
+the service's handler is the only place it would go, as configured here, the
+line is formatted and queued directly, without a LogRecord and the logging
+calls around it; that is most of what logging costs a request. Any other
+setup (a handler of your own, pytest's caplog) gets a regular record.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import logging.config
+import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from .request_context import current_request_id
+import orjson
+
+from .log_output import BackgroundStreamHandler
 
 # Record attributes copied into a line when a record has them (the access
 # line passes all of them; any record made during a request has request_id).
@@ -47,6 +58,15 @@ SERVER_LOGGERS = ("hypercorn.error", "uvicorn", "uvicorn.error", "_granian")
 SERVER_ACCESS_LOGGERS = ("hypercorn.access", "uvicorn.access", "granian.access")
 
 
+# Set by request_context.py for the time a request runs.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The ID of the request being handled, or None outside a request."""
+    return request_id_var.get()
+
+
 class RequestIdFilter(logging.Filter):
     """Stamp each record with the ID of the request it was logged in, if any."""
 
@@ -61,14 +81,12 @@ def _second(epoch_second: int) -> str:
     return datetime.fromtimestamp(epoch_second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _time(record: logging.LogRecord) -> str:
+def _time(created: float) -> str:
     """ISO 8601 in UTC to the millisecond; the part up to the second is
     formatted once a second, not on every line."""
-    return f"{_second(int(record.created))}.{int(record.msecs):03d}+00:00"
+    second = int(created)
+    return f"{_second(second)}.{int((created - second) * 1000):03d}+00:00"
 
-
-# One encoder, made once: json.dumps with options builds one on every call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 # Characters that end or garble a line, as `str.splitlines` and terminals see
 # them: C0 controls, DEL, C1 controls (NEL among them) and the Unicode line
@@ -79,7 +97,12 @@ _TEXT_ESCAPES = {code: repr(chr(code))[1:-1] for code in _CONTROLS}
 
 
 def _encode(line: dict[str, Any]) -> str:
-    return _encode_json(line).translate(_JSON_ESCAPES)
+    """One JSON object on one line. orjson escapes C0 controls; the rest of
+    _CONTROLS are escaped here, in the rare line that has any."""
+    encoded = orjson.dumps(line, default=str)
+    if encoded.isascii() and b"\x7f" not in encoded:
+        return encoded.decode()
+    return encoded.decode().translate(_JSON_ESCAPES)
 
 
 def escape_controls(text: str) -> str:
@@ -92,45 +115,89 @@ def _indented(text: str) -> str:
     return "".join(f"\n    {escape_controls(line)}" for line in text.splitlines())
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line."""
+class LineFormatter(logging.Formatter):
+    """A formatter whose lines can also be made without a LogRecord."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": _time(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
+        fields = {
+            field: value
+            for field in REQUEST_FIELDS
+            if (value := getattr(record, field, None)) is not None
         }
-        for field in REQUEST_FIELDS:
-            value = getattr(record, field, None)
-            if value is not None:
-                line[field] = value
+        extra = []
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            extra.append(("exception", self.formatException(record.exc_info)))
         if record.stack_info:
-            line["stack"] = self.formatStack(record.stack_info)
+            extra.append(("stack", self.formatStack(record.stack_info)))
+        return self.line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            fields,
+            extra,
+        )
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        extra: list[tuple[str, str]] | None = None,
+    ) -> str:
+        """The line; `fields` are REQUEST_FIELDS, `extra` a traceback or stack."""
+        raise NotImplementedError
+
+
+class JsonFormatter(LineFormatter):
+    """One JSON object a line."""
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        extra: list[tuple[str, str]] | None = None,
+    ) -> str:
+        line = {
+            "time": _time(created),
+            "level": level,
+            "logger": logger,
+            "message": message,
+            **fields,
+        }
+        if extra:
+            line.update(extra)
         return _encode(line)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(LineFormatter):
     """`<time> <LEVEL> <logger> [<request id>] <message>`, then any traceback,
     indented."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        request_id = getattr(record, "request_id", None) or "-"
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        extra: list[tuple[str, str]] | None = None,
+    ) -> str:
+        request_id = fields.get("request_id") or "-"
         line = escape_controls(
-            f"{_time(record)} {record.levelname:<8} {record.name}"
-            f" [{request_id}] {record.getMessage()}"
+            f"{_time(created)} {level:<8} {logger} [{request_id}] {message}"
         )
-        if record.exc_info:
-            line += _indented(self.formatException(record.exc_info))
-        if record.stack_info:
-            line += _indented(self.formatStack(record.stack_info))
+        for _, text in extra or ():
+            line += _indented(text)
         return line
 
 
-FORMATTERS: dict[str, type[logging.Formatter]] = {
+FORMATTERS: dict[str, type[LineFormatter]] = {
     "json": JsonFormatter,
     "text": TextFormatter,
 }
@@ -156,7 +223,7 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
             "formatters": {"default": {"()": FORMATTERS[log_format]}},
             "handlers": {
                 "stderr": {
-                    "class": "logging.StreamHandler",
+                    "()": BackgroundStreamHandler,
                     "stream": "ext://sys.stderr",
                     "formatter": "default",
                     "filters": ["request_id"],
@@ -175,3 +242,60 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
             },
         }
     )
+
+
+def log_access(
+    logger: logging.Logger,
+    request_id: str,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    remote_addr: str | None,
+) -> None:
+    """Log a request's access line to `logger` at INFO, if it is enabled."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    message = f"{method} {path} {status}"
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "remote_addr": remote_addr,
+    }
+    handler = _only_handler(logger)
+    if handler is None:
+        logger.info("%s", message, extra=fields)
+        return
+    if remote_addr is None:
+        del fields["remote_addr"]  # as the formatters leave out a None
+    formatter = handler.formatter
+    assert isinstance(formatter, LineFormatter)
+    handler.put(formatter.line(time.time(), "INFO", logger.name, message, fields))
+
+
+def _only_handler(logger: logging.Logger) -> BackgroundStreamHandler | None:
+    """The service's handler, when a record of `logger` at INFO would reach
+    it alone, unfiltered but for the request ID, and nothing else."""
+    found: logging.Handler | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if found is not None:
+                return None
+            found = handler
+        if not current.propagate:
+            break
+        current = current.parent
+    if (
+        not isinstance(found, BackgroundStreamHandler)
+        or found.level > logging.INFO
+        or not isinstance(found.formatter, LineFormatter)
+        or any(type(each) is not RequestIdFilter for each in found.filters)
+    ):
+        return None
+    return found

@@ -36,7 +36,6 @@ import re
 import time
 from collections.abc import Iterable
 from contextlib import suppress
-from contextvars import ContextVar
 
 # Quart's own dependency, hypercorn, names the ASGI types (whichever server runs).
 from hypercorn.typing import (
@@ -50,19 +49,14 @@ from hypercorn.typing import (
     WebsocketScope,
 )
 
+from .logs import log_access, request_id_var
+
 REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 BODY_WAIT = 5.0
 BODY_IDLE = 0.25
 # What a server answers to a WebSocket closed before it was accepted.
 WEBSOCKET_CLOSED = 403
-
-_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def current_request_id() -> str | None:
-    """The ID of the request being handled, or None outside a request."""
-    return _request_id.get()
 
 
 def request_id_from(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -130,7 +124,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])
-        token = _request_id.set(request_id)
+        token = request_id_var.set(request_id)
         started = time.perf_counter()
         # What the server answers if the app sends nothing.
         status = 500 if scope["type"] == "http" else WEBSOCKET_CLOSED
@@ -162,9 +156,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            if self.access_logger.isEnabledFor(logging.INFO):
-                self._log_access(scope, request_id, status, started)
-            _request_id.reset(token)
+            self._log_access(scope, request_id, status, started)
+            request_id_var.reset(token)
 
     def _log_access(
         self,
@@ -174,19 +167,13 @@ class RequestContextMiddleware:
         started: float,
     ) -> None:
         client = scope.get("client")
-        # A WebSocket handshake is a GET; its scope has no method.
-        method, path = scope.get("method", "GET"), scope["path"]
-        self.access_logger.info(
-            "%s %s %s",
-            method,
-            path,
+        log_access(
+            self.access_logger,
+            request_id,
+            # A WebSocket handshake is a GET; its scope has no method.
+            scope["method"] if scope["type"] == "http" else "GET",
+            scope["path"],
             status,
-            extra={
-                "request_id": request_id,
-                "method": method,
-                "path": path,
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "remote_addr": client[0] if client else None,
-            },
+            round((time.perf_counter() - started) * 1000, 2),
+            client[0] if client else None,
         )

@@ -1,0 +1,153 @@
+"""The log writer: a blocked output never blocks the caller, and no line is
+lost on the way out."""
+
+import io
+import logging
+import os
+import subprocess
+import sys
+import threading
+import weakref
+
+import pytest
+
+from {{ cookiecutter.project_slug }}.core import log_output
+from {{ cookiecutter.project_slug }}.core.log_output import BackgroundStreamHandler
+
+
+class BlockedStream(io.StringIO):
+    """A stream whose writes wait until it is opened, like a full pipe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.opened.wait()
+        return super().write(text)
+
+
+def emit(handler: logging.Handler, message: str) -> None:
+    handler.handle(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
+
+
+def test_lines_queue_while_the_output_is_blocked() -> None:
+    stream = BlockedStream()
+    handler = BackgroundStreamHandler(stream)
+
+    for number in range(1000):  # returns at once: the output waits, not the caller
+        emit(handler, f"line {number}")
+    assert stream.getvalue() == ""
+
+    threading.Timer(0.3, stream.opened.set).start()
+    handler.flush()  # waits for the output
+    assert stream.getvalue().splitlines() == [f"line {n}" for n in range(1000)]
+    handler.close()
+
+
+def test_close_writes_what_is_queued() -> None:
+    stream = BlockedStream()
+    handler = BackgroundStreamHandler(stream)
+    emit(handler, "last words")
+
+    threading.Timer(0.1, stream.opened.set).start()
+    handler.close()
+
+    assert stream.getvalue() == "last words\n"
+    handler.flush()  # the writer has stopped: nothing to wait for
+
+
+def test_lines_past_the_bound_are_dropped_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(log_output, "MAX_PENDING", 3)
+    stream = BlockedStream()
+    handler = BackgroundStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+    for number in range(10):
+        emit(handler, f"line {number}")
+    stream.opened.set()
+    handler.flush()
+
+    lines = stream.getvalue().splitlines()
+    assert lines[-1] == "WARNING 7 log lines dropped while the log output was blocked"
+    assert len(lines) == 4  # the first a writer took, then the bound's three
+    handler.close()
+
+
+def test_a_line_that_fails_to_format_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = BackgroundStreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter("%(missing)s"))
+
+    emit(handler, "never formatted")
+    handler.close()
+
+    assert "Logging error" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_loses_the_lines_quietly() -> None:
+    stream = io.StringIO()
+    stream.close()
+    handler = BackgroundStreamHandler(stream)
+
+    emit(handler, "nowhere to go")
+    handler.flush()
+    handler.close()
+
+
+def test_a_handler_restarts_its_writer_after_a_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.close()  # as a forked child finds it: the thread gone
+    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+
+    log_output._restart_writers()
+    emit(handler, "after the fork")
+    handler.flush()
+
+    assert stream.getvalue() == "after the fork\n"
+    handler.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_logs() -> None:
+    read_end, write_end = os.pipe()
+    handler = BackgroundStreamHandler(os.fdopen(write_end, "w"))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        emit(handler, "from the child")
+        handler.close()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    handler.close()
+    handler.stream.close()  # the child's end closed too: the pipe ends
+    with os.fdopen(read_end) as output:
+        assert output.read() == "from the child\n"
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_no_line_is_lost_when_the_interpreter_exits() -> None:
+    """The writer is not a daemon: the interpreter waits for it."""
+    program = (
+        "import logging\n"
+        "from {{ cookiecutter.project_slug }}.core.logs import configure_logging\n"
+        "configure_logging('INFO', 'text')\n"
+        "for number in range(5000):\n"
+        "    logging.getLogger('exit').info('line %d', number)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    lines = done.stderr.splitlines()
+    assert len(lines) == 5000
+    assert lines[-1].endswith("line 4999")

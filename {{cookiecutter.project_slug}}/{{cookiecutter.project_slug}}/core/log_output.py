@@ -1,0 +1,140 @@
+"""Where log lines go: stderr, written by a thread of its own.
+
+A write to stderr blocks when its reader is slow (a full pipe, a stalled
+journald). Made on the event loop's thread, it would stall every request;
+here the loop only formats a line and queues it, and the `log-writer` thread
+writes what has queued up, many lines a write.
+
+No line is lost on a graceful shutdown: the thread is not a daemon, so the
+interpreter waits for it on the way out (multiprocessing's workers too); it
+writes what is left once the main thread has finished. While the output
+stays blocked, at most MAX_PENDING lines wait (a few tens of MiB); lines past
+that are dropped and counted, and the count is logged when the output moves
+again, rather than let memory grow without bound.
+
+A library's QueueHandler and QueueListener do much the same, but format each
+record a second time in the listener's thread, need starting and stopping by
+hand, and never bound the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+import weakref
+from queue import Empty, SimpleQueue
+from typing import TextIO
+
+MAX_PENDING = 100_000
+# How often an idle writer looks whether the main thread has finished.
+IDLE_CHECK = 0.1
+# How long the writer lets lines gather once one has come: waking the
+# thread for each line would cost the event loop more than the line itself.
+GATHER = 0.02
+
+_handlers: weakref.WeakSet[BackgroundStreamHandler] = weakref.WeakSet()
+
+
+class BackgroundStreamHandler(logging.Handler):
+    """A handler that formats in the caller's thread and writes in its own."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__()
+        self.stream = sys.stderr if stream is None else stream
+        self._start()
+        _handlers.add(self)
+
+    def _start(self) -> None:
+        # Lines; an Event to set once the lines before it are written; None,
+        # queued by close(), to stop the writer after the lines before it.
+        self._lines: SimpleQueue[str | threading.Event | None] = SimpleQueue()
+        self.dropped = 0  # counted by the caller, reset by the writer
+        self._writer = threading.Thread(target=self._write, name="log-writer")
+        self._writer.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.put(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+    def put(self, line: str) -> None:
+        """Queue one formatted line (without its newline) for writing."""
+        if self._lines.qsize() < MAX_PENDING:
+            self._lines.put(line)
+        else:
+            self.dropped += 1
+
+    def flush(self) -> None:
+        """Wait until the lines queued so far are written (or the writer has
+        stopped)."""
+        written = threading.Event()
+        self._lines.put(written)
+        while self._writer.is_alive() and not written.wait(IDLE_CHECK):
+            pass
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._writer.is_alive():
+            self._lines.put(None)
+            self._writer.join()
+        _handlers.discard(self)
+        super().close()
+
+    def _write(self) -> None:
+        main = threading.main_thread()
+        while True:
+            try:
+                batch = [self._lines.get(timeout=IDLE_CHECK)]
+            except Empty:  # pragma: no cover (at exit: test_log_output.py)
+                if main.is_alive():
+                    continue
+                return  # the interpreter is exiting, and all is written
+            time.sleep(GATHER)
+            while True:
+                try:
+                    batch.append(self._lines.get_nowait())
+                except Empty:
+                    break
+            self._write_batch(batch)
+            if None in batch:
+                return
+
+    def _write_batch(self, batch: list[str | threading.Event | None]) -> None:
+        lines = [line for line in batch if isinstance(line, str)]
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            lines.append(self.format(dropped_record(dropped)))
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass  # stderr closed or gone: nowhere left to say so
+        for marker in batch:
+            if isinstance(marker, threading.Event):
+                marker.set()
+
+
+def dropped_record(count: int) -> logging.LogRecord:
+    return logging.LogRecord(
+        __name__,
+        logging.WARNING,
+        __file__,
+        0,
+        "%d log lines dropped while the log output was blocked",
+        (count,),
+        None,
+    )
+
+
+def _restart_writers() -> None:
+    # A forked child has the parent's handlers but not their threads.
+    for handler in list(_handlers):
+        handler._start()
+
+
+os.register_at_fork(after_in_child=_restart_writers)
