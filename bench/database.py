@@ -70,6 +70,10 @@ BEGIN_MARK = "<!-- bench:database:begin"
 BEGIN = f"{BEGIN_MARK} (written by bench/run.py --markdown; edit outside) -->"
 END = "<!-- bench:database:end -->"
 MARKS = (BEGIN_MARK, BEGIN, END)
+CHART = "performance-database.svg"
+CHART_TITLE = (
+    "GET /items/<id> on loopback, one worker: the service and FastAPI + SQLAlchemy"
+)
 
 
 @dataclass(frozen=True)

@@ -42,10 +42,12 @@ VERSIONS_OF = (
 )
 
 # Targets.
-MAX_OVERHEAD = 0.10  # baked rps >= 0.90 x bare rps on the same server
+MAX_OVERHEAD = 0.05  # baked rps >= 0.95 x bare rps on the same server
+MAX_PROXIED_OVERHEAD = 0.10  # proxied baked rps >= 0.90 x bare rps
 MIN_PEER_RATIO = 1.0  # the fastest choice's baked rps >= 1.0 x the peer's
-MAX_COLD_START_S = 1.5
-MAX_RSS_MIB = 80.0
+STRETCH_PEER_RATIO = 1.2
+MAX_COLD_START_S = 1.0
+MAX_RSS_MIB = 60.0
 
 BEGIN_MARK = "<!-- bench:begin"
 BEGIN = f"{BEGIN_MARK} (written by bench/run.py --markdown; edit outside) -->"
@@ -127,15 +129,17 @@ def targets(figures: dict[str, Figures], servers: Sequence[str]) -> list[Target]
             )
         )
     for server in servers:
-        quiet = f"{server} baked, access off"
-        overhead = ratio(figures, quiet, f"{server} bare")
-        by_cpu = cpu_ratio(figures, quiet, f"{server} bare")
+        proxied = f"{server} baked, proxied"
+        if proxied not in figures:
+            continue
+        overhead = ratio(figures, proxied, f"{server} bare")
+        by_cpu = cpu_ratio(figures, proxied, f"{server} bare")
         found.append(
             Target(
-                f"{server}: the template without its access line costs <="
-                f" {MAX_OVERHEAD:.0%}",
-                f"access off/bare {overhead:.2f} (by CPU {by_cpu:.2f})",
-                overhead >= 1 - MAX_OVERHEAD,
+                f"{server}: behind one proxy (TRUSTED_PROXY_HOPS=1, the four"
+                f" forwarded headers) it costs <= {MAX_PROXIED_OVERHEAD:.0%}",
+                f"proxied/bare {overhead:.2f} (by CPU {by_cpu:.2f})",
+                overhead >= 1 - MAX_PROXIED_OVERHEAD,
             )
         )
     fastest = max(servers, key=lambda server: figures[f"{server} baked"].median("rps"))
@@ -147,6 +151,14 @@ def targets(figures: dict[str, Figures], servers: Sequence[str]) -> list[Target]
             " FastAPI peer",
             f"{fastest} {versus_peer:.2f}x (by CPU {peer_by_cpu:.2f}x)",
             versus_peer >= MIN_PEER_RATIO,
+        )
+    )
+    found.append(
+        Target(
+            f"stretch: the fastest choice reaches >= {STRETCH_PEER_RATIO:.1f}x the"
+            " FastAPI peer",
+            f"{fastest} {versus_peer:.2f}x",
+            versus_peer >= STRETCH_PEER_RATIO,
         )
     )
     for server in servers:

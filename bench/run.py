@@ -10,7 +10,7 @@ What it measures, one server worker each, side by side in one run:
     baked once per choice;
 (c) the service behind one proxy, as deploy/ runs it
     (`<SLUG>_TRUSTED_PROXY_HOPS=1`, wrk sending X-Forwarded-For, -Proto,
-    -Host and -Prefix), for the choices given to --proxied (hypercorn);
+    -Host and -Prefix), for the choices given to --proxied (all);
 (d) a FastAPI hello world on uvicorn (`bench/apps/fastapi_hello.py`), the
     peer reference, started as its docs start it (`uvicorn module:app`);
 (e) in one process without a server, what each layer of the service costs
@@ -28,13 +28,14 @@ rest is by concern, each module's docstring saying how:
   rounds and the re-measure of runs on a busy machine;
 - `bench/report.py`: the tables, ratios, targets (PASS/MISS) and the
   rewriting of the Markdown blocks;
+- `bench/chart.py`: the SVG chart beside each block (docs/performance.svg);
 - `bench/database.py` and `bench/layers.py`: (f) and (e).
 
 It prints the figures, the ratios, PASS/MISS for each target and the layer
-table as Markdown; `--markdown PATH` also rewrites the generated block of
-PATH (docs/performance.md). Missed targets do not change the exit status:
-only a failure to bake, install, start or load a server (or to run
-layers.py) does.
+table as Markdown; `--markdown PATH` also rewrites the generated blocks of
+PATH (docs/performance.md) and writes their charts beside it. Missed
+targets do not change the exit status: only a failure to bake, install,
+start or load a server (or to run layers.py) does.
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import database
-from load import MAX_BACKGROUND, Settings, bench
+from chart import svg
+from load import MAX_BACKGROUND, Figures, Settings, bench
 from report import BEGIN, BEGIN_MARK, END, machine, report, update_doc, versions
 from stacks import (
     APPS,
@@ -66,6 +69,8 @@ from stacks import (
 BARE_APP = "bare_quart:app"
 PEER_APP = "fastapi_hello:app"
 LAYERS = Path(__file__).resolve().parent / "layers.py"
+CHART = "performance.svg"
+CHART_TITLE = "GET / on loopback, one worker: the service, bare Quart and FastAPI"
 
 
 # ---------------------------------------------------------------- stacks, layers
@@ -146,7 +151,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--proxied",
         nargs="*",
-        default=["hypercorn"],
+        default=list(SERVERS),
         help="choices also measured behind one proxy (TRUSTED_PROXY_HOPS=1 and"
         " X-Forwarded-* headers); none with no value",
     )
@@ -196,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("wrk not found: using the Python load generator (lower figures)")
     servers = [] if args.database_only else args.servers
-    blocks: list[tuple[str, tuple[str, str, str]]] = []
+    blocks: list[Block] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
         work = Path(temporary)
         try:
@@ -231,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             block = report(
                 figures, servers, settings, about, packages, replacements, layers
             )
-            blocks.append((block, (BEGIN_MARK, BEGIN, END)))
+            blocks.append(
+                Block(block, (BEGIN_MARK, BEGIN, END), figures, CHART, CHART_TITLE)
+            )
         if with_db:
             block = database.report(
                 db_figures,
@@ -242,15 +249,37 @@ def main(argv: Sequence[str] | None = None) -> int:
                 replacements,
                 args.rows,
             )
-            blocks.append((block, database.MARKS))
-    for block, _marks in blocks:
+            blocks.append(
+                Block(
+                    block,
+                    database.MARKS,
+                    db_figures,
+                    database.CHART,
+                    database.CHART_TITLE,
+                )
+            )
+    for each in blocks:
         print()
-        print(block, end="")
+        print(each.text, end="")
     if args.markdown:
-        for block, marks in blocks:
-            update_doc(args.markdown, block, marks)
-        print(f"\nWrote the figures into {args.markdown}")
+        for each in blocks:
+            chart = args.markdown.with_name(each.chart)
+            chart.write_text(svg(each.figures, each.chart_title))
+            text = f"{each.text}\n![{each.chart_title}]({each.chart})\n"
+            update_doc(args.markdown, text, each.marks)
+        print(f"\nWrote the figures and charts into {args.markdown}")
     return 0
+
+
+@dataclass(frozen=True)
+class Block:
+    """A generated block of the Markdown file, and its chart."""
+
+    text: str
+    marks: tuple[str, str, str]
+    figures: dict[str, Figures]
+    chart: str  # the SVG's file name, beside the Markdown file
+    chart_title: str
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from decimal import Decimal
 from pydantic import BaseModel
 from quart import Quart, Response
 
-from {{ cookiecutter.project_slug }}.core.json_provider import ServiceJSONProvider
+from {{ cookiecutter.project_slug }}.core.json_provider import (
+    ServiceJSONProvider,
+)
 
 
 @dataclasses.dataclass

@@ -11,8 +11,10 @@ import weakref
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.core import log_output
-from {{ cookiecutter.project_slug }}.core.log_output import BackgroundStreamHandler
+from {{ cookiecutter.project_slug }}.core import log_output, logs
+from {{ cookiecutter.project_slug }}.core.log_output import (
+    BackgroundStreamHandler,
+)
 
 
 class BlockedStream(io.StringIO):
@@ -20,15 +22,18 @@ class BlockedStream(io.StringIO):
 
     def __init__(self) -> None:
         super().__init__()
+        self.writing = threading.Event()  # a write has begun (and waits)
         self.opened = threading.Event()
 
     def write(self, text: str) -> int:
+        self.writing.set()
         self.opened.wait()
         return super().write(text)
 
 
 def emit(handler: logging.Handler, message: str) -> None:
-    handler.handle(logging.makeLogRecord({"msg": message, "levelno": logging.INFO}))
+    record = {"msg": message, "levelno": logging.INFO, "levelname": "INFO"}
+    handler.handle(logging.makeLogRecord(record))
 
 
 def test_lines_queue_while_the_output_is_blocked() -> None:
@@ -54,7 +59,18 @@ def test_close_writes_what_is_queued() -> None:
     handler.close()
 
     assert stream.getvalue() == "last words\n"
-    handler.flush()  # the writer has stopped: nothing to wait for
+
+
+def test_a_closed_handler_still_writes() -> None:
+    """As hypercorn's dictConfig leaves it: closed, still on the root logger."""
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    handler.close()
+
+    emit(handler, "after close")
+    handler.flush()
+
+    assert stream.getvalue() == "after close\n"
 
 
 def test_lines_past_the_bound_are_dropped_and_counted(
@@ -65,14 +81,20 @@ def test_lines_past_the_bound_are_dropped_and_counted(
     handler = BackgroundStreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
 
+    emit(handler, "first")
+    stream.writing.wait()  # the writer is stuck with it
     for number in range(10):
         emit(handler, f"line {number}")
     stream.opened.set()
     handler.flush()
 
-    lines = stream.getvalue().splitlines()
-    assert lines[-1] == "WARNING 7 log lines dropped while the log output was blocked"
-    assert len(lines) == 4  # the first a writer took, then the bound's three
+    assert stream.getvalue().splitlines() == [
+        "INFO first",
+        "INFO line 0",
+        "INFO line 1",
+        "INFO line 2",
+        "WARNING 7 log lines dropped while the log output was blocked",
+    ]
     handler.close()
 
 
@@ -98,20 +120,35 @@ def test_an_unwritable_output_loses_the_lines_quietly() -> None:
     handler.close()
 
 
+def test_once_serving_has_stopped_lines_are_written_as_they_come(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    emit(handler, "queued")
+    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+
+    log_output.write_directly()
+    assert stream.getvalue() == "queued\n"
+    emit(handler, "written at once")
+
+    assert stream.getvalue() == "queued\nwritten at once\n"
+
+
 def test_a_handler_restarts_its_writer_after_a_fork(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
-    handler.close()  # as a forked child finds it: the thread gone
+    parents = handler._writer
     monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
 
-    log_output._restart_writers()
+    log_output._restart_writers()  # what a forked child runs
     emit(handler, "after the fork")
     handler.flush()
 
+    assert handler._writer is not parents
     assert stream.getvalue() == "after the fork\n"
-    handler.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -135,7 +172,7 @@ def test_no_line_is_lost_when_the_interpreter_exits() -> None:
     """The writer is not a daemon: the interpreter waits for it."""
     program = (
         "import logging\n"
-        "from {{ cookiecutter.project_slug }}.core.logs import configure_logging\n"
+        f"from {logs.__name__} import configure_logging\n"
         "configure_logging('INFO', 'text')\n"
         "for number in range(5000):\n"
         "    logging.getLogger('exit').info('line %d', number)\n"

@@ -215,7 +215,8 @@ def test_the_access_line_is_the_line_its_record_would_make(
     (line,) = written(capsys)
 
     access = record("GET /items 200", args=(), **ACCESS)
-    access.name, access.levelname = "{{ cookiecutter.project_slug }}.access", "INFO"
+    access.name = "{{ cookiecutter.project_slug }}.access"
+    access.levelname = "INFO"
     access.created = 0.0
     formatter = FORMATTERS[log_format]()
     time_length = len("1970-01-01T00:00:00.000+00:00")

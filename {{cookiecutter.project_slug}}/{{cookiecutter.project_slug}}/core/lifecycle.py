@@ -30,6 +30,8 @@ from typing import Literal
 
 from quart import Quart
 
+from .log_output import write_directly
+
 ReadinessCheck = Callable[[], Awaitable[object]]
 SignalHandler = Callable[[int, FrameType | None], object] | int | None
 State = Literal["starting", "ready", "draining", "stopped"]
@@ -133,6 +135,7 @@ def init_lifecycle(app: Quart) -> None:
         nonlocal handler
         state.state = "stopped"
         app.logger.info("serving stopped")
+        write_directly()  # no request left to stall: lose no line at exit
         if handler is not None:
             handler.restore()
             handler = None

@@ -7,7 +7,13 @@ writes what has queued up, many lines a write.
 
 No line is lost on a graceful shutdown: the thread is not a daemon, so the
 interpreter waits for it on the way out (multiprocessing's workers too); it
-writes what is left once the main thread has finished. While the output
+writes what is left once the main thread has finished, and only then ends.
+Closing the handler only flushes it: a later `dictConfig` (hypercorn's, with
+hypercorn.toml's logconfig_dict) closes the handlers it finds but leaves
+them on the root logger, still in use. Once serving has stopped, lines are
+written as they come (`write_directly`): no request is left to stall, and
+a server may then end its process by a signal (uvicorn re-raises SIGTERM),
+which no thread outlives. While the output
 stays blocked, at most MAX_PENDING lines wait (a few tens of MiB); lines past
 that are dropped and counted, and the count is logged when the output moves
 again, rather than let memory grow without bound.
@@ -48,10 +54,10 @@ class BackgroundStreamHandler(logging.Handler):
         _handlers.add(self)
 
     def _start(self) -> None:
-        # Lines; an Event to set once the lines before it are written; None,
-        # queued by close(), to stop the writer after the lines before it.
-        self._lines: SimpleQueue[str | threading.Event | None] = SimpleQueue()
+        # Lines, and Events to set once the lines before them are written.
+        self._lines: SimpleQueue[str | threading.Event] = SimpleQueue()
         self.dropped = 0  # counted by the caller, reset by the writer
+        self.direct = False  # see write_directly
         self._writer = threading.Thread(target=self._write, name="log-writer")
         self._writer.start()
 
@@ -63,7 +69,9 @@ class BackgroundStreamHandler(logging.Handler):
 
     def put(self, line: str) -> None:
         """Queue one formatted line (without its newline) for writing."""
-        if self._lines.qsize() < MAX_PENDING:
+        if self.direct:
+            self._write_batch([line])
+        elif self._lines.qsize() < MAX_PENDING:
             self._lines.put(line)
         else:
             self.dropped += 1
@@ -77,11 +85,8 @@ class BackgroundStreamHandler(logging.Handler):
             pass
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer."""
-        if self._writer.is_alive():
-            self._lines.put(None)
-            self._writer.join()
-        _handlers.discard(self)
+        """Write what is queued; the writer goes on (see above)."""
+        self.flush()
         super().close()
 
     def _write(self) -> None:
@@ -100,10 +105,8 @@ class BackgroundStreamHandler(logging.Handler):
                 except Empty:
                     break
             self._write_batch(batch)
-            if None in batch:
-                return
 
-    def _write_batch(self, batch: list[str | threading.Event | None]) -> None:
+    def _write_batch(self, batch: list[str | threading.Event]) -> None:
         lines = [line for line in batch if isinstance(line, str)]
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
@@ -129,6 +132,14 @@ def dropped_record(count: int) -> logging.LogRecord:
         (count,),
         None,
     )
+
+
+def write_directly() -> None:
+    """Write what is queued, then each line as it comes, in the caller's
+    thread: for when serving has stopped (lifecycle.py)."""
+    for handler in list(_handlers):
+        handler.flush()
+        handler.direct = True
 
 
 def _restart_writers() -> None:
