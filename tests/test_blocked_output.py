@@ -26,8 +26,8 @@ from helpers import Bake, free_port, http, json_lines, serve_command, stop
 
 Installed = Callable[[str, str], Path]
 
-# Far more access lines than a pipe holds (64 KiB, about 250 lines).
-REQUESTS = 1500
+# More access lines than a pipe holds (64 KiB, about 250 lines).
+REQUESTS = 600
 
 
 def unread_bytes(read_end: int) -> int:
@@ -104,7 +104,10 @@ def test_a_blocked_log_output_stalls_no_request_and_loses_no_line(
         if line.get("logger") == f"{slug}.access"
         and line.get("request_id", "").startswith("blocked-")
     }
-    assert answered == {f"blocked-{number}" for number in range(REQUESTS)}, text[-3000:]
+    missing = {f"blocked-{number}" for number in range(REQUESTS)} - answered
+    not_json = [line for line in text.splitlines() if line.startswith("{")]
+    not_json = [line for line in not_json if not list(json_lines(line))]
+    assert not missing, (sorted(missing), not_json, text[-2000:])
     assert '"serving stopped"' in text, text[-3000:]
 
 

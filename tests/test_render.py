@@ -78,7 +78,9 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"{slug}/core/errors.py",
         f"{slug}/core/guard.py",
         f"{slug}/core/health.py",
+        f"{slug}/core/json_provider.py",
         f"{slug}/core/lifecycle.py",
+        f"{slug}/core/log_output.py",
         f"{slug}/core/logs.py",
         f"{slug}/core/openapi.py",
         f"{slug}/core/preflight.py",
@@ -113,6 +115,8 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         "tests/test_health.py",
         "tests/test_home.py",
         "tests/test_items.py",
+        "tests/test_json_provider.py",
+        "tests/test_log_output.py",
         "tests/test_logs.py",
         "tests/test_migrations.py",
         "tests/test_preflight.py",
@@ -235,7 +239,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     runtime = {dep.split(">")[0] for dep in meta["dependencies"]}
     assert (
         runtime
-        == {"quart", "hypercorn", "pyyaml", "uvloop", "werkzeug"}
+        == {"quart", "hypercorn", "orjson", "pyyaml", "uvloop", "werkzeug"}
         | {"pydantic", "quart-schema", "swagger-ui-bundle-v2"}
         | {
             "granian": {"granian[uvloop]"},

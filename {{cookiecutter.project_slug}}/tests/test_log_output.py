@@ -50,6 +50,31 @@ def test_lines_queue_while_the_output_is_blocked() -> None:
     handler.close()
 
 
+def test_a_full_non_blocking_pipe_loses_no_line() -> None:
+    """A pipe someone else made non-blocking refuses writes while it is full."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    handler = BackgroundStreamHandler(os.fdopen(write_end, "w"))
+    lines = [f"line {number} " + "x" * 100 for number in range(2000)]  # > 64 KiB
+
+    for line in lines:
+        emit(handler, line)
+    received = bytearray()
+    reader = threading.Thread(target=read_all, args=(read_end, received))
+    threading.Timer(0.3, reader.start).start()  # once the pipe is full
+    handler.flush()
+    handler.stream.close()
+    reader.join(timeout=10)
+
+    assert received.decode().splitlines() == lines
+
+
+def read_all(descriptor: int, into: bytearray) -> None:
+    with os.fdopen(descriptor, "rb") as pipe:
+        while chunk := pipe.read1():
+            into += chunk
+
+
 def test_close_writes_what_is_queued() -> None:
     stream = BlockedStream()
     handler = BackgroundStreamHandler(stream)

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import sys
 import threading
 import time
 import weakref
+from contextlib import suppress
 from queue import Empty, SimpleQueue
 from typing import TextIO
 
@@ -112,14 +114,50 @@ class BackgroundStreamHandler(logging.Handler):
             dropped, self.dropped = self.dropped, 0
             lines.append(self.format(dropped_record(dropped)))
         if lines:
-            try:
-                self.stream.write("\n".join(lines) + "\n")
-                self.stream.flush()
-            except (OSError, ValueError):
-                pass  # stderr closed or gone: nowhere left to say so
+            # stderr closed or gone: nowhere left to say so
+            with suppress(OSError, ValueError):
+                self._write_lines(lines)
         for marker in batch:
             if isinstance(marker, threading.Event):
                 marker.set()
+
+    def _write_lines(self, lines: list[str]) -> None:
+        """Write every line, waiting for the output as long as it takes.
+
+        To a file descriptor, lines go directly and whole, in writes of at
+        most PIPE_BUF bytes, which a pipe takes at once or not at all: the
+        pipe may be shared (granian's main process writes to the worker's
+        stderr), and a larger write, split when the pipe is full, would let
+        another process's line into the middle of one of ours. The pipe may
+        also have been made non-blocking by another process; a text stream
+        would lose the line it refuses.
+        """
+        try:
+            descriptor = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # a stream in memory
+            self.stream.write("".join(f"{line}\n" for line in lines))
+            self.stream.flush()
+            return
+        self.stream.flush()  # what was written to the stream itself goes first
+        encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        chunk = bytearray()
+        for line in lines:
+            encoded = f"{line}\n".encode(encoding, "backslashreplace")
+            if chunk and len(chunk) + len(encoded) > select.PIPE_BUF:
+                write_all(descriptor, chunk)
+                chunk.clear()
+            chunk += encoded
+        write_all(descriptor, chunk)
+
+
+def write_all(descriptor: int, data: bytes | bytearray) -> None:
+    """All of `data`, as long as the output takes to accept it."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(descriptor, view) :]
+        except BlockingIOError:
+            select.select([], [descriptor], [])
 
 
 def dropped_record(count: int) -> logging.LogRecord:
