@@ -20,6 +20,7 @@ PANEL_WIDTH = 300
 GAP = 40
 TOP = 48
 FONT = "font-family='sans-serif' font-size='12'"
+TITLE_FONT = "font-family='sans-serif' font-size='14' font-weight='bold'"
 
 # Bar colours by what a stack is: the service, a reference, the peer.
 COLOURS = {"baked": "#1f6fb4", "bare": "#9aa5b1", "peer": "#e07b24"}
@@ -80,8 +81,7 @@ def svg(figures: dict[str, Figures], title: str) -> str:
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'"
         f" viewBox='0 0 {width} {height}'>",
         f"<rect width='{width}' height='{height}' fill='white'/>",
-        f"<text x='8' y='18' {FONT} font-size='14' font-weight='bold'>"
-        f"{escape(title)}</text>",
+        f"<text x='8' y='18' {TITLE_FONT}>{escape(title)}</text>",
     ]
     for row, name in enumerate(names):
         y = TOP + row * ROW + ROW - 10
