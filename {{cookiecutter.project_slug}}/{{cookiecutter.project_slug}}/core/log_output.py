@@ -30,7 +30,6 @@ import os
 import select
 import sys
 import threading
-import time
 import weakref
 from contextlib import suppress
 from queue import Empty, SimpleQueue
@@ -39,8 +38,9 @@ from typing import TextIO
 MAX_PENDING = 100_000
 # How often an idle writer looks whether the main thread has finished.
 IDLE_CHECK = 0.1
-# How long the writer lets lines gather once one has come: waking the
-# thread for each line would cost the event loop more than the line itself.
+# How long the writer lets lines gather once one has come (unless a flush
+# hurries it): waking the thread for each line would cost the event loop
+# more than the line itself.
 GATHER = 0.02
 
 _handlers: weakref.WeakSet[BackgroundStreamHandler] = weakref.WeakSet()
@@ -60,6 +60,7 @@ class BackgroundStreamHandler(logging.Handler):
         self._lines: SimpleQueue[str | threading.Event] = SimpleQueue()
         self.dropped = 0  # counted by the caller, reset by the writer
         self.direct = False  # see write_directly
+        self._hurry = threading.Event()  # set by flush: no gathering
         self._writer = threading.Thread(target=self._write, name="log-writer")
         self._writer.start()
 
@@ -83,6 +84,7 @@ class BackgroundStreamHandler(logging.Handler):
         stopped)."""
         written = threading.Event()
         self._lines.put(written)
+        self._hurry.set()
         while self._writer.is_alive() and not written.wait(IDLE_CHECK):
             pass
 
@@ -100,7 +102,8 @@ class BackgroundStreamHandler(logging.Handler):
                 if main.is_alive():
                     continue
                 return  # the interpreter is exiting, and all is written
-            time.sleep(GATHER)
+            self._hurry.wait(GATHER)
+            self._hurry.clear()
             while True:
                 try:
                     batch.append(self._lines.get_nowait())
