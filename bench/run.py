@@ -29,7 +29,8 @@ rest is by concern, each module's docstring saying how:
 - `bench/report.py`: the tables, ratios, targets (PASS/MISS) and the
   rewriting of the Markdown blocks;
 - `bench/chart.py`: the SVG chart beside each block (docs/performance.svg);
-- `bench/database.py` and `bench/layers.py`: (f) and (e).
+- `bench/database.py` and `bench/layers.py`: (f) and (e), layers.py
+  calling the app through `bench/asgi_driver.py`.
 
 It prints the figures, the ratios, PASS/MISS for each target and the layer
 table as Markdown; `--markdown PATH` also rewrites the generated blocks of
