@@ -13,21 +13,23 @@ The variants, each adding one layer to the one before:
 2. the baked app with its ASGI middleware taken off (health routes, error
    handlers, lifecycle, settings);
 3. that app with the request guard (`guard.py`) put back alone;
-4. the baked `create_app()` as built, with `configure_logging("WARNING",
+4. that app with the metrics middleware (`metrics.py`) around the guard, as
+   create_app() puts it (skipped for a bake without metrics);
+5. the baked `create_app()` as built, with `configure_logging("WARNING",
    "json")`: the access line is dropped at the level check, as with
    `<SLUG>_LOG_LEVEL=WARNING`;
-5. the same after `configure_logging("INFO", "json")`, stderr a file: the
+6. the same after `configure_logging("INFO", "json")`, stderr a file: the
    access line on, as shipped;
-6. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
+7. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
    -Prefix, which the app does not trust (`TRUSTED_PROXY_HOPS: 0`);
-7. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
+8. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
    applied: as `deploy/` runs it;
-8. in a bake with a database, the shipped app answering `GET /items/1`
+9. in a bake with a database, the shipped app answering `GET /items/1`
    from SQLite (a file in a temporary directory, created from the models,
    one row): the data layer's session, query and commit, and the response
    model, beside variant 5's `GET /`.
 
-Variants 1-4 run first, their passes interleaved, then 5-8 with logging at
+Variants 1-5 run first, their passes interleaved, then 6-9 with logging at
 INFO. Logging is configured before any app runs, as asgi.py does: a Quart app
 whose logger finds no handler adds its own (a queue and a thread) on first
 use, and every later line would go through both. The event loop is uvloop's,
@@ -170,6 +172,22 @@ def plumbing(slug: str, name: str) -> Any:
         return importlib.import_module(f"{slug}.{name}")
 
 
+def with_metrics(slug: str, create_app: Any, guard: Any) -> Any:
+    """The baked app with the guard and the metrics middleware only, or None
+    for a bake from before metrics.py."""
+    try:
+        metrics = plumbing(slug, "metrics")
+    except ModuleNotFoundError:
+        return None
+    app = create_app()
+    del app.asgi_app
+    app.asgi_app = metrics.MetricsMiddleware(
+        guard(app.asgi_app, allow_http2=False, has_websocket_routes=lambda: False),
+        app.extensions[metrics.EXTENSION],
+    )
+    return app
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -216,6 +234,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     plain,
                 ),
                 Variant("+ the request guard (`guard.py`) alone", guarded, plain),
+            ]
+            metered = with_metrics(slug, create_app, guard)
+            if metered is not None:
+                quiet.append(
+                    Variant(
+                        "+ the metrics middleware (`metrics.py`) around the guard",
+                        metered,
+                        plain,
+                    )
+                )
+            quiet += [
                 Variant(
                     "+ request-context middleware, access line off (`LOG_LEVEL`"
                     " WARNING)",

@@ -53,14 +53,14 @@ RESERVED_NAMES = frozenset(
         *("pathable", "pydantic", "pydantic_core", "pydantic_settings"),
         *("quart_schema", "referencing", "rfc3339_validator", "rpds", "six"),
         *("sqlalchemy", "swagger_ui_bundle", "typing_inspection"),
-        # the JSON encoder of responses and log lines
-        "orjson",
+        # the JSON encoder of responses and log lines; /metrics
+        *("orjson", "prometheus_client"),
         # names the baked layout uses, or that its .gitignore ignores
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
         *("request_context", "settings", "test", "tests", "views", "wrappers"),
         *("alembic", "api", "core", "database", "fields", "migrations", "models"),
-        *("json_provider", "log_output", "schemas"),
+        *("json_provider", "log_output", "metrics", "schemas"),
     }
 )
 

@@ -344,6 +344,20 @@ def test_a_body_over_the_limit_is_refused_by_nginx_as_json(stack: Stack) -> None
     assert refused not in service.output()
 
 
+def test_metrics_are_not_served_through_the_gateway(stack: Stack) -> None:
+    hidden, later = new_id(), new_id()
+    service = stack.services["my_service"]
+
+    for path in ("/api/my_service/metrics", "/api/my_service//metrics?x=1"):
+        reply = stack.request("GET", path, {"X-Request-ID": hidden}, b"")
+
+        assert_json_error(reply, 404, "Not Found")
+        assert reply.headers["x-request-id"] == hidden
+    stack.get("/api/my_service/", later)
+    service.access_line(later)
+    assert hidden not in service.output()
+
+
 def test_a_body_at_the_limit_gets_the_services_own_answer(stack: Stack) -> None:
     # The route is GET-only, so the service answers 405 without reading the
     # body. Whether the gateway then relays that 405 or turns it into a 502
@@ -392,3 +406,7 @@ def test_the_systemd_unit_runs_what_make_serve_runs(
 
     started = commands(unit, ("ExecStartPre=", "ExecStart="))
     assert started == commands(make)
+    if server == "granian":
+        # make serve's METRICS_DIR: in the unit's RuntimeDirectory, made anew
+        # at each start.
+        assert f"\nEnvironment=PROMETHEUS_MULTIPROC_DIR=/run/{slug}/metrics\n" in unit

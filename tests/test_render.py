@@ -82,6 +82,7 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"{slug}/core/lifecycle.py",
         f"{slug}/core/log_output.py",
         f"{slug}/core/logs.py",
+        f"{slug}/core/metrics.py",
         f"{slug}/core/openapi.py",
         f"{slug}/core/preflight.py",
         f"{slug}/core/proxy.py",
@@ -118,6 +119,7 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         "tests/test_json_provider.py",
         "tests/test_log_output.py",
         "tests/test_logs.py",
+        "tests/test_metrics.py",
         "tests/test_migrations.py",
         "tests/test_preflight.py",
         "tests/test_proxy.py",
@@ -282,6 +284,11 @@ SERVER_ONLY = {
     ("{slug}/core/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
     ("{slug}/settings.yml", "--http auto"): "granian",
     ("deploy/systemd/{slug}.service", "--workers 2"): "granian",
+    # the workers' shared metrics: only granian serves from several processes
+    ("Makefile", "PROMETHEUS_MULTIPROC_DIR"): "granian",
+    ("deploy/systemd/{slug}.service", "PROMETHEUS_MULTIPROC_DIR"): "granian",
+    ("{slug}/core/metrics.py", "multiprocess"): "granian",
+    ("{slug}/core/preflight.py", "PROMETHEUS_MULTIPROC_DIR"): "granian",
 }
 
 

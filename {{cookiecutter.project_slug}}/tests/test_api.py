@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }}.core.openapi import main, openapi_json
 
 PROJECT = Path(__file__).resolve().parent.parent
 # quart-schema's own pages and the docs' assets: served, never documented.
-HIDDEN = {"openapi", "swagger_ui", "docs_assets.docs_asset"}
+HIDDEN = {"openapi", "swagger_ui", "docs_assets.docs_asset", "metrics.exposition"}
 
 
 async def test_openapi_json_is_a_valid_openapi_3_1_document(client: Client) -> None:

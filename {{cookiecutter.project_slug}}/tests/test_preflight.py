@@ -1,9 +1,15 @@
 """The checks make serve runs before the server: one line and exit status 2
 for what must stop the start; a crashed server's socket cleared."""
 
+{% if cookiecutter.asgi_server == 'granian' -%}
+import os
+{% endif -%}
 import runpy
 import socket
 import stat
+{% if cookiecutter.asgi_server == 'granian' -%}
+import subprocess
+{% endif -%}
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +196,76 @@ def test_a_socket_that_cannot_be_probed_stops_the_start(
     assert error.startswith(f"error: unix:{path}: ")
     assert expected in error
     assert stat.S_ISSOCK(path.lstat().st_mode)
+{%- if cookiecutter.asgi_server == 'granian' %}
+
+
+@pytest.fixture
+def metrics_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """make serve's METRICS_DIR, as it passes it on."""
+    path = tmp_path / "metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(path))
+    return path
+
+
+def test_the_metrics_directory_is_made_for_this_user_only(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path
+) -> None:
+    assert run(capsys, "127.0.0.1:8000", "2") == (0, "")
+    assert stat.S_IMODE(metrics_dir.stat().st_mode) == 0o700
+    assert list(metrics_dir.iterdir()) == []
+
+
+def test_an_earlier_runs_metrics_are_cleared(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path
+) -> None:
+    metrics_dir.mkdir()
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    stale = metrics_dir / f"counter_{finished.pid}.db"
+    stale.write_bytes(b"figures of a stopped worker")
+
+    assert run(capsys, "127.0.0.1:8000", "2") == (0, "")
+    assert not stale.exists()
+
+
+def test_metrics_of_a_live_instance_stop_the_start(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path
+) -> None:
+    metrics_dir.mkdir()
+    with subprocess.Popen(["sleep", "30"]) as worker:
+        live = metrics_dir / f"counter_{worker.pid}.db"
+        live.write_bytes(b"figures of a running worker")
+
+        status, error = run(capsys, "127.0.0.1:8000", "2")
+        worker.kill()
+
+    assert status == 2
+    assert f"process {worker.pid} of another instance" in error
+    assert live.exists()
+
+
+def test_its_own_metrics_are_taken_out(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path
+) -> None:
+    metrics_dir.mkdir()
+    own = metrics_dir / f"gauge_livesum_{os.getpid()}.db"
+    own.write_bytes(b"what building the app wrote")
+
+    assert run(capsys, "127.0.0.1:8000", "2") == (0, "")
+    assert not own.exists()
+
+
+def test_a_metrics_directory_that_is_a_link_stops_the_start(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    metrics_dir.symlink_to(tmp_path / "elsewhere")
+
+    status, error = run(capsys, "127.0.0.1:8000", "2")
+
+    assert (status, error) == (
+        2,
+        f"error: PROMETHEUS_MULTIPROC_DIR={metrics_dir}: not a directory of"
+        " this user's\n",
+    )
+{%- endif %}

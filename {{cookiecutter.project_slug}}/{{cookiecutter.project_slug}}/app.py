@@ -18,6 +18,7 @@ from .core.errors import register_error_handlers
 from .core.guard import RequestGuardMiddleware
 from .core.health import health
 from .core.lifecycle import init_lifecycle
+from .core.metrics import MetricsMiddleware, init_metrics
 from .core.proxy import trust_proxies
 from .core.request_context import RequestContextMiddleware
 from .core.service import Service
@@ -51,14 +52,19 @@ def create_app(
     init_database(app)
 {%- endif %}
     app.register_blueprint(health)
+    request_metrics = init_metrics(app)
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)
-    # ASGI middleware, innermost first: the guard's refusals get a request ID
-    # and an access line, which see the client address proxy handling has set.
+    # ASGI middleware, innermost first: the guard's refusals are counted and
+    # get a request ID and an access line, which see the client address proxy
+    # handling has set.
     app.asgi_app = RequestGuardMiddleware(  # type: ignore[method-assign]
         app.asgi_app,
         allow_http2=app.config["HTTP2"],
         has_websocket_routes=lambda: has_websocket_routes(app),
+    )
+    app.asgi_app = MetricsMiddleware(  # type: ignore[method-assign]
+        app.asgi_app, request_metrics
     )
     access_logger = logging.getLogger(f"{app.name}.access")
     app.asgi_app = RequestContextMiddleware(  # type: ignore[method-assign]

@@ -21,10 +21,18 @@ server starts:
   write): uvicorn keeps the mode of a socket file it finds at its path and
   would otherwise make it 0o666, for anyone on the host.
 {%- endif %}
+{%- if cookiecutter.asgi_server == 'granian' %}
+- The workers' metrics directory (PROMETHEUS_MULTIPROC_DIR, see metrics.py)
+  is the service user's own, no live instance writes in it, and it is
+  emptied: an earlier run's figures must not add to this one's.
+{%- endif %}
 """
 
 from __future__ import annotations
 
+{% if cookiecutter.asgi_server == 'granian' -%}
+import os
+{% endif -%}
 import socket
 import stat
 import sys
@@ -98,13 +106,58 @@ def prepare_socket(path: Path) -> None:
 {%- endif %}
 
 
+{%- if cookiecutter.asgi_server == 'granian' %}
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover (another user's: as root, never)
+        return True
+    return True
+
+
+def prepare_metrics_directory(path: Path) -> None:
+    """Create the directory where the workers keep their metrics, or clear
+    what stopped processes, and this one, left there."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PreflightError(
+            f"PROMETHEUS_MULTIPROC_DIR={path}: not a directory of this user's"
+        )
+    for stale in path.glob("*.db"):
+        pid = stale.stem.rpartition("_")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and is_alive(int(pid)):
+            raise PreflightError(
+                f"PROMETHEUS_MULTIPROC_DIR={path}: process {pid} of another"
+                " instance keeps its metrics there; give each instance its own"
+                " (make serve METRICS_DIR=...)"
+            )
+        stale.unlink()
+{%- endif %}
+
+
 def main(argv: list[str]) -> int:
     bind, workers = argv
+{%- if cookiecutter.asgi_server == 'granian' %}
+    metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+{%- endif %}
     try:
         check_workers(workers)
+{%- if cookiecutter.asgi_server == 'granian' %}
+        if metrics_directory:  # before the app, which writes there
+            prepare_metrics_directory(Path(metrics_directory))
+{%- endif %}
         check_app()
         if bind.startswith("unix:"):
             prepare_socket(Path(bind.removeprefix("unix:")))
+{%- if cookiecutter.asgi_server == 'granian' %}
+        if metrics_directory:  # and after it, to take its figures out
+            prepare_metrics_directory(Path(metrics_directory))
+{%- endif %}
     except PreflightError as error:
         message = str(error)
     except OSError as error:
