@@ -9,8 +9,10 @@ DEMO_BIND ?= 127.0.0.1:8000
 
 .DEFAULT_GOAL := help
 # Debian packages the suite and the benchmark run for real: nginx as the
-# gateway in front of baked services, wrk as the load generator.
-SYSTEM_PACKAGES := nginx-light wrk postgresql chromium
+# gateway in front of baked services, wrk as the load generator, PostgreSQL,
+# Chromium for /docs, and podman (with buildah and runc) to build and run the
+# baked Dockerfile on a base image debootstrap makes (no registry needed).
+SYSTEM_PACKAGES := nginx-light wrk postgresql chromium podman buildah runc debootstrap
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help bootstrap system-packages demo test bench clean
@@ -32,7 +34,7 @@ demo: bootstrap ## Bake the default service into .demo/ and serve it
 		&& echo "Serving the demo service at http://$(DEMO_BIND)/ (Ctrl-C to stop)" \
 		&& exec $(MAKE) --no-print-directory serve BIND=$(DEMO_BIND)
 
-system-packages: ## Install nginx and wrk with apt-get when they are missing
+system-packages: ## Install the suite's Debian packages (SYSTEM_PACKAGES) with apt-get when they are missing
 	@missing=$$(for package in $(SYSTEM_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'ok installed' \
 		|| echo $$package; done); \

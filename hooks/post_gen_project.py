@@ -35,11 +35,21 @@ DATA_LAYER = (
     "tests/test_items.py",
     "tests/test_migrations.py",
 )
+# Kubernetes: SQLite's one pod keeps its file on a volume; with PostgreSQL or
+# no database the pods scale (hpa.yaml, pdb.yaml), and PostgreSQL is migrated
+# by a Job.
+SCALING = ("deploy/k8s/hpa.yaml", "deploy/k8s/pdb.yaml")
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "asgi_server": {"hypercorn": ("hypercorn.toml",)},
     "database": {
-        "sqlite": DATA_LAYER,
-        "postgresql": (*DATA_LAYER, "tests/postgres.py"),
+        "sqlite": (*DATA_LAYER, "deploy/k8s/pvc.yaml"),
+        "postgresql": (
+            *DATA_LAYER,
+            *SCALING,
+            "deploy/k8s/migration-job.yaml",
+            "tests/postgres.py",
+        ),
+        "none": SCALING,
     },
 }
 

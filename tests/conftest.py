@@ -11,12 +11,14 @@ virtualenv (the user path: `make install && make test`) makes its own.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from cookiecutter.main import cookiecutter
 
+from containers import ImageBuilds, Unavailable, podman_env, podman_missing
 from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 
@@ -133,3 +135,66 @@ def installed(bake: Bake, venv: Venv) -> Callable[[str, str], Path]:
         return path
 
     return _installed
+
+
+# Containers (containers.py). The tests marked `container` run last; when any
+# of them needs the service's image, making it starts in the background as
+# soon as the tests are collected, so that it is ready by the time they run.
+IMAGE_BUILDS = pytest.StashKey[ImageBuilds]()
+
+
+def image_builds(config: pytest.Config) -> ImageBuilds:
+    """The session's ImageBuilds, made on first use."""
+    if IMAGE_BUILDS not in config.stash:
+        workdir = Path(tempfile.mkdtemp(prefix="quart-template-images-"))
+        config.stash[IMAGE_BUILDS] = ImageBuilds(podman_env(workdir), workdir=workdir)
+    return config.stash[IMAGE_BUILDS]
+
+
+@pytest.hookimpl(trylast=True)  # after deselection (-k, -m): the final list
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    def is_container(item: pytest.Item) -> bool:
+        return item.get_closest_marker("container") is not None
+
+    items.sort(key=is_container)  # stable: the order is kept otherwise
+    if any("container_image" in getattr(item, "fixturenames", ()) for item in items):
+        image_builds(config).start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if IMAGE_BUILDS in session.config.stash:
+        session.config.stash[IMAGE_BUILDS].close()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if IMAGE_BUILDS in config.stash and config.stash[IMAGE_BUILDS].timings:
+        timings = config.stash[IMAGE_BUILDS].timings
+        terminalreporter.write_line(
+            "container image, made in the background: "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
+        )
+
+
+@pytest.fixture(scope="session")
+def podman(pytestconfig: pytest.Config) -> dict[str, str]:
+    """The environment for podman commands (containers.conf); skips, saying
+    what is missing, where podman cannot run containers."""
+    env = image_builds(pytestconfig).env
+    missing = podman_missing(env)
+    if missing:
+        pytest.skip(missing)
+    return env
+
+
+@pytest.fixture(scope="session")
+def container_image(pytestconfig: pytest.Config, podman: dict[str, str]) -> str:
+    """The default bake's image (built on a local stand-in for the official
+    python image), shared by the session; removed when it ends."""
+    try:
+        return image_builds(pytestconfig).image()
+    except Unavailable as error:
+        pytest.skip(str(error))

@@ -37,7 +37,7 @@ from gateway import (
     running,
     wait_for_socket,
 )
-from helpers import Bake, Reply, Server, access_lines, check, serving
+from helpers import Bake, Reply, Server, access_lines, check, load_hook, serving
 
 Installed = Callable[[str, str], Path]
 
@@ -175,6 +175,22 @@ def test_nginx_accepts_the_generated_config(stack: Stack) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_nginx_accepts_the_config_of_the_longest_slug(
+    pristine: Bake, tmp_path: Path
+) -> None:
+    """nginx keeps variable names in a hash of 64-byte buckets by default: the
+    deploy files' `$<slug>_rid` must fit with the longest slug allowed."""
+    context = max(SLUGS, key=lambda name: len(SLUGS[name]))
+    slug = SLUGS[context]
+    route = Route(slug, pristine(context) / "deploy" / "nginx", tmp_path / "s.sock")
+    gateway = configure(nginx_or_skip(), tmp_path / "nginx", [route])
+
+    result = gateway.test_config()
+
+    assert len(slug) == load_hook("pre_gen_project").MAX_SLUG_LENGTH
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_sockets_are_for_the_owner_and_the_gateways_group(stack: Stack) -> None:

@@ -58,11 +58,21 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
     files = {path.relative_to(project).as_posix() for path in baked_files(project)}
 
     assert files == {
+        ".dockerignore",
         ".gitignore",
+        "Dockerfile",
         "LICENSE",
         "Makefile",
         "README.md",
         "alembic.ini",
+        "compose.yaml",
+        "deploy/compose/gateway.conf",
+        f"deploy/compose/{slug}.upstream.conf",
+        "deploy/k8s/configmap.yaml",
+        "deploy/k8s/deployment.yaml",
+        "deploy/k8s/kustomization.yaml",
+        "deploy/k8s/pvc.yaml",
+        "deploy/k8s/service.yaml",
         f"deploy/nginx/{slug}.conf",
         f"deploy/nginx/{slug}.upstream.conf",
         f"deploy/systemd/{slug}.service",
@@ -153,6 +163,8 @@ DATABASE_TEXT = {
     "{slug}/views/__init__.py": ("items",),
     "tests/conftest.py": ("database", "alembic"),
     "openapi.json": ("/items",),
+    "compose.yaml": ("migrate:", "DATABASE_URL"),
+    "deploy/k8s/deployment.yaml": ("DATABASE_URL",),
 }
 
 
@@ -242,6 +254,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert (
         runtime
         == {"quart", "hypercorn", "orjson", "pyyaml", "uvloop", "werkzeug"}
+        | {"prometheus-client"}
         | {"pydantic", "quart-schema", "swagger-ui-bundle-v2"}
         | {
             "granian": {"granian[uvloop]"},

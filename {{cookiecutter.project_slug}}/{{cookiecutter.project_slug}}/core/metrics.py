@@ -100,7 +100,9 @@ class RequestMetrics:
             "http_requests_in_flight",
             "HTTP requests being answered.",
             registry=self.registry,
-            multiprocess_mode="livesum",
+{%- if cookiecutter.asgi_server == 'granian' %}
+            multiprocess_mode="livesum",  # the live workers' requests, summed
+{%- endif %}
         )
         # Each request's two series, by their labels (as bounded as they are).
         self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
