@@ -198,3 +198,13 @@ def container_image(pytestconfig: pytest.Config, podman: dict[str, str]) -> str:
         return image_builds(pytestconfig).image()
     except Unavailable as error:
         pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def gateway_image(pytestconfig: pytest.Config, container_image: str) -> str:
+    """A stand-in for the official nginx image (containers.py), made after
+    the service's image; removed when the session ends."""
+    try:
+        return image_builds(pytestconfig).gateway_image()
+    except Unavailable as error:
+        pytest.skip(str(error))

@@ -1,6 +1,6 @@
 """Containers for the suite: podman's environment, a local stand-in for the
 official `python:X.Y-slim` image, the service's image, and the baked
-Dockerfile read as data.
+Dockerfile read as data (dockerfile.py).
 
 No image registry is reachable here, so the Dockerfile's PYTHON_IMAGE is a
 stand-in made on the spot, laid out as the official image is: a Debian
@@ -16,7 +16,6 @@ session (conftest.py), and the container tests, which run last, wait for it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -329,6 +328,27 @@ def bake_context(context: str, output: Path, steps: Steps) -> Path:
     return output / "bake" / SLUGS[context]
 
 
+# A stand-in for the official nginx image, for compose.yaml's gateway: Debian's
+# nginx on the python stand-in's system, laid out where compose.yaml relies on
+# the official image: conf.d/*.conf included in `http {}` (Debian's nginx.conf
+# does that too; its default site goes), the logs on the container's output,
+# and nginx in the foreground.
+GATEWAY_CONTAINERFILE = """\
+FROM {base}
+RUN apt-get update \\
+    && apt-get install --yes --no-install-recommends nginx-light \\
+    && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/* \\
+    && ln -sf /dev/stdout /var/log/nginx/access.log \\
+    && ln -sf /dev/stderr /var/log/nginx/error.log
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+"""
+
+
+def gateway_tag() -> str:
+    return f"localhost/quart-template-nginx:{SESSION}"
+
+
 def build_image(
     project: Path, tag: str, base: str, env: Mapping[str, str], steps: Steps
 ) -> None:
@@ -362,18 +382,50 @@ class ImageBuilds:
     )
     _executor: ThreadPoolExecutor | None = None
     _future: Future[str] | None = None
+    _gateway: Future[str] | None = None
 
     def start(self) -> None:
-        """Start making the image, unless it is under way already."""
+        """Start making the images, unless it is under way already: the
+        service's first, then the gateway's (compose.yaml's nginx)."""
         if self._future is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="images")
             self._future = self._executor.submit(self._make)
+            self._gateway = self._executor.submit(self._make_gateway)
 
     def image(self, timeout: float = 900) -> str:
         """The image's name, once made; raises Unavailable when it cannot be."""
         self.start()
         assert self._future is not None
         return self._future.result(timeout=timeout)
+
+    def gateway_image(self, timeout: float = 900) -> str:
+        """The gateway stand-in's name, once made (after the service's image)."""
+        self.start()
+        assert self._gateway is not None
+        return self._gateway.result(timeout=timeout)
+
+    def _make_gateway(self) -> str:
+        assert self._future is not None
+        self._future.result()  # done by now: the one worker ran it first
+        started = time.monotonic()
+        directory = self.workdir / "gateway"
+        directory.mkdir()
+        base = stand_in_tag(python_of(self.context))
+        (directory / "Containerfile").write_text(
+            GATEWAY_CONTAINERFILE.format(base=base)
+        )
+        tag = gateway_tag()
+        self.made.append(tag)
+        self.steps.run(
+            [
+                *NICE,
+                *("podman", "build", "--pull=never", "--layers=false"),
+                *("--force-rm", "--tag", tag, directory),
+            ],
+            env=self.env,
+        )
+        self._timed("gateway stand-in", started)
+        return tag
 
     def _timed(self, name: str, started: float) -> None:
         self.timings[name] = time.monotonic() - started
@@ -410,45 +462,3 @@ class ImageBuilds:
                 check=False,
             )
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-# The Dockerfile, read as data: its instructions, with continuation lines
-# joined, as (keyword, arguments) pairs.
-Instruction = tuple[str, str]
-
-
-def instructions(dockerfile: Path) -> list[Instruction]:
-    joined = re.sub(r"\\\n", "", dockerfile.read_text(encoding="utf-8"))
-    found = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, arguments = line.partition(" ")
-            found.append((keyword.upper(), arguments.strip()))
-    return found
-
-
-def final_stage(dockerfile: Path) -> list[Instruction]:
-    """The instructions of the last stage, from its FROM on."""
-    steps = instructions(dockerfile)
-    start = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
-    return steps[start:]
-
-
-def environment(stage: Sequence[Instruction]) -> dict[str, str]:
-    """The variables a stage's ENV instructions set (key=value form)."""
-    variables: dict[str, str] = {}
-    for keyword, arguments in stage:
-        if keyword == "ENV":
-            for word in shlex.split(arguments):
-                key, _, value = word.partition("=")
-                variables[key] = value
-    return variables
-
-
-def exec_form(stage: Sequence[Instruction], keyword: str) -> list[str]:
-    """The argv of the stage's last `keyword` (CMD, ENTRYPOINT) in exec form."""
-    (arguments,) = [args for kw, args in stage if kw == keyword][-1:]
-    argv = json.loads(arguments)
-    assert isinstance(argv, list), f"{keyword} {arguments}: not exec form"
-    return [str(arg) for arg in argv]

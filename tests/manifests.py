@@ -13,8 +13,8 @@ import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from containers import environment, final_stage
 from contexts import SLUGS, answer
+from dockerfile import environment, final_stage
 
 # yamllint's defaults, strict: every problem fails, warnings included. No
 # `---` (one document a file), 88 columns except for a value that cannot be

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from containers import environment, exec_form, final_stage, instructions
 from contexts import CONTEXTS, SERVER_CONTEXTS, SLUGS, answer, python_of
+from dockerfile import environment, exec_form, final_stage, instructions
 from helpers import Bake, Reply, check, free_port, http, run
 from test_shutdown import SLOW_APP
 

@@ -7,9 +7,6 @@ import os
 import runpy
 import socket
 import stat
-{% if cookiecutter.asgi_server == 'granian' -%}
-import subprocess
-{% endif -%}
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,40 +216,35 @@ def test_an_earlier_runs_metrics_are_cleared(
     capsys: pytest.CaptureFixture[str], metrics_dir: Path
 ) -> None:
     metrics_dir.mkdir()
-    finished = subprocess.Popen(["true"])
-    finished.wait()
-    stale = metrics_dir / f"counter_{finished.pid}.db"
-    stale.write_bytes(b"figures of a stopped worker")
+    stale = metrics_dir / "counter_4242.db"
+    stale.write_bytes(b"figures of a worker of the last run")
 
     assert run(capsys, "127.0.0.1:8000", "2") == (0, "")
     assert not stale.exists()
 
 
-def test_metrics_of_a_live_instance_stop_the_start(
-    capsys: pytest.CaptureFixture[str], metrics_dir: Path
-) -> None:
-    metrics_dir.mkdir()
-    with subprocess.Popen(["sleep", "30"]) as worker:
-        live = metrics_dir / f"counter_{worker.pid}.db"
-        live.write_bytes(b"figures of a running worker")
-
-        status, error = run(capsys, "127.0.0.1:8000", "2")
-        worker.kill()
-
-    assert status == 2
-    assert f"process {worker.pid} of another instance" in error
-    assert live.exists()
-
-
-def test_its_own_metrics_are_taken_out(
+def test_what_building_the_app_wrote_is_taken_out(
     capsys: pytest.CaptureFixture[str], metrics_dir: Path
 ) -> None:
     metrics_dir.mkdir()
     own = metrics_dir / f"gauge_livesum_{os.getpid()}.db"
-    own.write_bytes(b"what building the app wrote")
+    own.write_bytes(b"what the app preflight builds writes in multiprocess mode")
 
     assert run(capsys, "127.0.0.1:8000", "2") == (0, "")
     assert not own.exists()
+
+
+def test_a_live_instances_metrics_are_left_alone(
+    capsys: pytest.CaptureFixture[str], metrics_dir: Path, live_socket: Path
+) -> None:
+    metrics_dir.mkdir()
+    live = metrics_dir / "counter_4242.db"
+    live.write_bytes(b"figures of the instance on that socket")
+
+    status, _ = run(capsys, f"unix:{live_socket}", "2")
+
+    assert status == 2
+    assert live.exists()
 
 
 def test_a_metrics_directory_that_is_a_link_stops_the_start(

@@ -52,9 +52,11 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+{%- if cookiecutter.asgi_server == 'granian' %}
+    multiprocess,
+{%- endif %}
 )
 {%- if cookiecutter.asgi_server == 'granian' %}
-from prometheus_client import multiprocess
 from prometheus_client.process_collector import ProcessCollector
 {%- endif %}
 from quart import Blueprint, Quart, Response, current_app, request

@@ -23,8 +23,9 @@ server starts:
 {%- endif %}
 {%- if cookiecutter.asgi_server == 'granian' %}
 - The workers' metrics directory (PROMETHEUS_MULTIPROC_DIR, see metrics.py)
-  is the service user's own, no live instance writes in it, and it is
-  emptied: an earlier run's figures must not add to this one's.
+  is the service user's own, and it is emptied: an earlier run's figures
+  must not add to this one's. Each instance needs its own (make serve's
+  default is named after BIND).
 {%- endif %}
 """
 
@@ -109,33 +110,22 @@ def prepare_socket(path: Path) -> None:
 {%- if cookiecutter.asgi_server == 'granian' %}
 
 
-def is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover (another user's: as root, never)
-        return True
-    return True
-
-
-def prepare_metrics_directory(path: Path) -> None:
-    """Create the directory where the workers keep their metrics, or clear
-    what stopped processes, and this one, left there."""
+def metrics_directory(path: Path) -> None:
+    """Create the directory where the workers keep their metrics (the app
+    preflight builds writes there too): this user's own, not a link."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
         raise PreflightError(
             f"PROMETHEUS_MULTIPROC_DIR={path}: not a directory of this user's"
         )
+
+
+def empty_metrics_directory(path: Path) -> None:
+    """Remove an earlier run's figures (and the app preflight built), which
+    a scrape would add to this run's. Only once the address is known to be
+    free: another instance on it would lose its figures."""
     for stale in path.glob("*.db"):
-        pid = stale.stem.rpartition("_")[2]
-        if pid.isdigit() and int(pid) != os.getpid() and is_alive(int(pid)):
-            raise PreflightError(
-                f"PROMETHEUS_MULTIPROC_DIR={path}: process {pid} of another"
-                " instance keeps its metrics there; give each instance its own"
-                " (make serve METRICS_DIR=...)"
-            )
         stale.unlink()
 {%- endif %}
 
@@ -143,20 +133,20 @@ def prepare_metrics_directory(path: Path) -> None:
 def main(argv: list[str]) -> int:
     bind, workers = argv
 {%- if cookiecutter.asgi_server == 'granian' %}
-    metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 {%- endif %}
     try:
         check_workers(workers)
 {%- if cookiecutter.asgi_server == 'granian' %}
-        if metrics_directory:  # before the app, which writes there
-            prepare_metrics_directory(Path(metrics_directory))
+        if metrics:
+            metrics_directory(Path(metrics))
 {%- endif %}
         check_app()
         if bind.startswith("unix:"):
             prepare_socket(Path(bind.removeprefix("unix:")))
 {%- if cookiecutter.asgi_server == 'granian' %}
-        if metrics_directory:  # and after it, to take its figures out
-            prepare_metrics_directory(Path(metrics_directory))
+        if metrics:
+            empty_metrics_directory(Path(metrics))
 {%- endif %}
     except PreflightError as error:
         message = str(error)
