@@ -12,6 +12,7 @@ whole.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,8 +74,17 @@ def test_one_scrape_counts_every_worker(
         while len(set(answered)) < workers and len(answered) < 400:
             reply = http(f"{url}/pid", headers={"Connection": "close"})
             answered.append(reply.json()["pid"])
-        scrape = http(f"{url}/metrics")
-    text = scrape.body.decode()
+        # A request is counted once its response is sent: the worker that
+        # answered last may count it just after the client has its answer.
+        deadline = time.monotonic() + 5
+        while True:
+            scrape = http(f"{url}/metrics")
+            text = scrape.body.decode()
+            if requests_counted(text, "/pid") == len(answered):
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
 
     assert scrape.status == 200
     assert len(set(answered)) == workers

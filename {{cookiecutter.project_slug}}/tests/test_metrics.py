@@ -4,6 +4,7 @@ those in flight, and the process's figures, in Prometheus's text format."""
 import asyncio
 {%- if cookiecutter.asgi_server == 'granian' %}
 import os
+from collections.abc import Iterator
 from pathlib import Path
 {%- endif %}
 
@@ -143,12 +144,13 @@ async def test_process_figures_are_there(client: Client) -> None:
 
 
 @pytest.fixture
-def worker_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def worker_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Multiprocess mode, as granian's workers run with make serve's
     PROMETHEUS_MULTIPROC_DIR (which prometheus-client reads when imported)."""
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)  # restored after
-    return tmp_path
+    yield tmp_path
+    values.close_all_multiprocess_files()  # type: ignore[no-untyped-call]
 
 
 def as_worker(pid: int) -> Quart:
