@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
-from containers import ImageBuilds, Unavailable, podman_env, podman_missing
+from containers import Unavailable, podman_env, podman_missing
 from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
+from images import ImageBuilds
 
 # `make test` runs this suite: without this, every make the tests run would
 # see itself as a sub-make (MAKELEVEL) and print "Entering directory" lines,
@@ -84,6 +85,18 @@ def pristine(
     """pristine(context) -> a bake that nothing runs in: exactly what
     cookiecutter wrote. Baking is cheap; running the tools is what is shared."""
     return bake_factory(tmp_path_factory, cookiecutter_config, "pristine")
+
+
+@pytest.fixture(params=list(CONTEXTS))
+def context(request: pytest.FixtureRequest) -> str:
+    """Each context in turn (contexts.py), for the checks of every bake."""
+    return str(request.param)
+
+
+@pytest.fixture
+def project(pristine: Bake, context: str) -> Path:
+    """That context's bake, exactly as cookiecutter wrote it."""
+    return pristine(context)
 
 
 @pytest.fixture(scope="session")

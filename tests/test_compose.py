@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from contexts import CONTEXTS, DATABASE_CONTEXTS, SLUGS
+from contexts import DATABASE_CONTEXTS, SLUGS
 from gateway import nginx_or_skip
 from helpers import Bake, run
 from manifests import (
@@ -59,16 +59,6 @@ def nginx_lines(path: Path) -> list[str]:
     """An nginx file's directives, one a line, without comments or blank lines."""
     lines = (re.sub(r"#.*", "", line).strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
-
-
-@pytest.fixture(params=list(CONTEXTS))
-def context(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def project(pristine: Bake, context: str) -> Path:
-    return pristine(context)
 
 
 def test_compose_file_matches_the_compose_specification(project: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from contexts import CONTEXTS, DATABASE_CONTEXTS, SLUGS, python_of
+from contexts import DATABASE_CONTEXTS, SLUGS, python_of
 from helpers import Bake, check, venv_env
 from manifests import (
     bind_port,
@@ -99,16 +99,6 @@ def configmap_settings(manifests: Manifests) -> dict[str, Any]:
     settings = yaml.safe_load(manifests["ConfigMap"]["data"]["settings.yml"])
     assert isinstance(settings, dict)
     return settings
-
-
-@pytest.fixture(params=list(CONTEXTS))
-def context(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def project(pristine: Bake, context: str) -> Path:
-    return pristine(context)
 
 
 @pytest.fixture

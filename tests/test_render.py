@@ -14,7 +14,6 @@ import yaml
 from markdown_it import MarkdownIt
 
 from contexts import (
-    CONTEXTS,
     DATABASE_CONTEXTS,
     DEFAULTS,
     SERVER_CONTEXTS,
@@ -24,21 +23,9 @@ from contexts import (
 )
 from helpers import Bake
 
-CONTEXT_NAMES = list(CONTEXTS)
-
 
 def baked_files(project: Path) -> list[Path]:
     return sorted(path for path in project.rglob("*") if path.is_file())
-
-
-@pytest.fixture(params=CONTEXT_NAMES)
-def context(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def project(pristine: Bake, context: str) -> Path:
-    return pristine(context)
 
 
 def test_no_jinja_left_in_names_or_contents(project: Path) -> None:
