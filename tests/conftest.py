@@ -22,6 +22,7 @@ from containers import Unavailable, podman_env, podman_missing
 from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 from images import ImageBuilds
+from pods import Pod
 
 # `make test` runs this suite: without this, every make the tests run would
 # see itself as a sub-make (MAKELEVEL) and print "Entering directory" lines,
@@ -172,8 +173,9 @@ def pytest_collection_modifyitems(
         return item.get_closest_marker("container") is not None
 
     items.sort(key=is_container)  # stable: the order is kept otherwise
-    if any("container_image" in getattr(item, "fixturenames", ()) for item in items):
-        image_builds(config).start()
+    needed = {name for item in items for name in getattr(item, "fixturenames", ())}
+    if needed & {"container_image", "kube_pod"}:
+        image_builds(config).start(with_pod="kube_pod" in needed)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -219,5 +221,16 @@ def gateway_image(pytestconfig: pytest.Config, container_image: str) -> str:
     the service's image; removed when the session ends."""
     try:
         return image_builds(pytestconfig).gateway_image()
+    except Unavailable as error:
+        pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def kube_pod(pytestconfig: pytest.Config, container_image: str) -> Pod:
+    """The default bake's deploy/k8s played by podman on its image, started
+    in the background once the image exists (pods.py); torn down when the
+    session ends."""
+    try:
+        return image_builds(pytestconfig).pod()
     except Unavailable as error:
         pytest.skip(str(error))

@@ -26,6 +26,7 @@ from containers import (
 )
 from contexts import CONTEXTS, SLUGS, python_of
 from helpers import COOKIECUTTER, TEMPLATE_DIR
+from pods import Pod, play, tear_down
 
 
 def bake_context(context: str, output: Path, steps: Steps) -> Path:
@@ -97,17 +98,23 @@ class ImageBuilds:
     workdir: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="quart-template-images-"))
     )
+    project: Path | None = None  # the bake the image is built from
     _executor: ThreadPoolExecutor | None = None
     _future: Future[str] | None = None
     _gateway: Future[str] | None = None
+    _pod: Future[Pod] | None = None
 
-    def start(self) -> None:
+    def start(self, with_pod: bool = False) -> None:
         """Start making the images, unless it is under way already: the
-        service's first, then the gateway's (compose.yaml's nginx)."""
+        service's first, then the gateway's (compose.yaml's nginx), then,
+        `with_pod`, playing deploy/k8s on the service's (pods.py)."""
         if self._future is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="images")
             self._future = self._executor.submit(self._make)
             self._gateway = self._executor.submit(self._make_gateway)
+        if with_pod and self._pod is None:
+            assert self._executor is not None
+            self._pod = self._executor.submit(self._play_pod)
 
     def image(self, timeout: float = 900) -> str:
         """The image's name, once made; raises Unavailable when it cannot be."""
@@ -120,6 +127,23 @@ class ImageBuilds:
         self.start()
         assert self._gateway is not None
         return self._gateway.result(timeout=timeout)
+
+    def pod(self, timeout: float = 900) -> Pod:
+        """The pod deploy/k8s makes, once played (after the images)."""
+        self.start(with_pod=True)
+        assert self._pod is not None
+        return self._pod.result(timeout=timeout)
+
+    def _play_pod(self) -> Pod:
+        assert self._future is not None
+        assert self.project is not None
+        image = self._future.result()  # done by now: the one worker ran it first
+        started = time.monotonic()
+        directory = self.workdir / "pod"
+        directory.mkdir()
+        pod = play(self.project, image, self.env, directory)
+        self._timed("kube play", started)
+        return pod
 
     def _make_gateway(self) -> str:
         assert self._future is not None
@@ -158,7 +182,7 @@ class ImageBuilds:
         make_stand_in(minor, base, self.workdir, self.env, self.steps)
         self._timed("stand-in", started)
         begun = time.monotonic()
-        project = bake_context(self.context, self.workdir, self.steps)
+        project = self.project = bake_context(self.context, self.workdir, self.steps)
         tag = image_tag(self.context)
         self.made.append(tag)
         build_image(project, tag, base, self.env, self.steps)
@@ -171,6 +195,8 @@ class ImageBuilds:
         self.steps.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._pod is not None and self._pod.exception() is None:
+            tear_down(self._pod.result(), self.env)
         for tag in reversed(self.made):
             subprocess.run(
                 ["podman", "rmi", "--force", tag],

@@ -6,15 +6,13 @@ bake's image (containers.py, built once per session).
   (as a CI would point them at its registry), and `/api/<slug>/` answers
   `{}` through the gateway on loopback.
 - Kubernetes: `podman kube play` runs the ConfigMap, the volume claim and
-  the Deployment, the image swapped as an overlay's `images:` would; the
-  init container migrates, and the pod's server answers `/readyz` with 200.
+  the Deployment (pods.py: played in the background once the image exists);
+  the init container migrates, and the pod's server answers `/readyz`.
 
 podman 4.3 (Debian 12's) cannot wait for a healthy container, so
 podman-compose starts the gateway once the service has started rather than
 once it is healthy (it says so in a warning): the test asks the gateway until
 it answers. The migration's `service_completed_successfully` holds.
-podman 4.3 also waits about 20 s for the init container's exit ("Exceeded
-conmon timeout"), however quickly it migrates: most of the kube test's time.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ import yaml
 
 from contexts import SLUGS
 from helpers import Bake, free_port, http, json_lines, run
+from pods import Pod
 
 pytestmark = pytest.mark.container
 
@@ -109,18 +108,6 @@ def test_compose_serves_the_service_through_its_gateway(
     assert (access["path"], access["status"]) == (f"/api/{SLUG}/", 200)
 
 
-def container_named(podman: dict[str, str], deployment: str, container: str) -> str:
-    listed = run(
-        ["podman", "ps", "--all", "--format", "{{.Names}}"], Path.cwd(), podman
-    )
-    (found,) = [
-        name
-        for name in listed.stdout.split()
-        if name.startswith(f"{deployment}-pod") and name.endswith(f"-{container}")
-    ]
-    return found
-
-
 def inspect(podman: dict[str, str], container: str) -> dict[str, Any]:
     result = run(["podman", "inspect", container], Path.cwd(), podman)
     assert result.returncode == 0, result.stderr
@@ -129,48 +116,22 @@ def inspect(podman: dict[str, str], container: str) -> dict[str, Any]:
 
 
 def test_kube_play_runs_the_pod_until_ready(
-    pristine: Bake, podman: dict[str, str], container_image: str, tmp_path: Path
+    podman: dict[str, str], kube_pod: Pod, tmp_path: Path
 ) -> None:
-    manifests = pristine(CONTEXT) / "deploy" / "k8s"
-    # podman kube play takes ConfigMaps, volume claims and Deployments, and
-    # refuses a file with only kinds it does not know (Service, HPA, ...).
-    documents = [
-        yaml.safe_load((manifests / name).read_text())
-        for name in ("configmap.yaml", "pvc.yaml", "deployment.yaml")
-    ]
-    pod = documents[-1]["spec"]["template"]["spec"]
-    for container in pod["containers"] + pod.get("initContainers", []):
-        container["image"] = container_image  # as an overlay's `images:`
-    # podman 4.3 removes an init container of the default type ("once") while
-    # it may still run, and fails the play: keep it instead.
-    # (podman 4.3 reads the annotation from the Deployment's own metadata.)
-    annotations = documents[-1]["metadata"].setdefault("annotations", {})
-    annotations["io.podman.annotations.init.container.type"] = "always"
-    played = tmp_path / "play.yaml"
-    played.write_text(yaml.safe_dump_all(documents))
-    name = documents[-1]["metadata"]["name"]
     probe = (
         "import urllib.request as u;"
         " print(u.urlopen('http://127.0.0.1:8000/readyz', timeout=3).read().decode())"
     )
-    try:
-        result = run(["podman", "kube", "play", played], tmp_path, podman, timeout=300)
-        assert result.returncode == 0, result.stdout + result.stderr
-        # podman names them <deployment>-pod[-<n>]-<container>.
-        server = container_named(podman, name, pod["containers"][0]["name"])
-        deadline = time.monotonic() + 60
-        while True:
-            answer = run(
-                ["podman", "exec", server, "python", "-c", probe], tmp_path, podman
-            )
-            if answer.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        migration = inspect(podman, container_named(podman, name, "migrate"))
-        state = inspect(podman, server)
-    finally:
-        run(["podman", "kube", "down", played], tmp_path, podman, timeout=120)
-        run(["podman", "volume", "rm", "--force", f"{name}-data"], tmp_path, podman)
+    deadline = time.monotonic() + 60
+    while True:
+        answer = run(
+            ["podman", "exec", kube_pod.server, "python", "-c", probe], tmp_path, podman
+        )
+        if answer.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    migration = inspect(podman, kube_pod.init)
+    state = inspect(podman, kube_pod.server)
 
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert json.loads(answer.stdout) == {
