@@ -6,7 +6,7 @@
 - `http_requests_in_flight`: requests being answered now;
 - the process's CPU, memory, open files and start time.
 
-`route` is the matched route's template (`/items/<int:item_id>`), never the
+`route` is the matched route's rule as declared (`/greet/<name>`), never the
 raw path, and `unmatched` for a path no route matches; a method outside
 HTTP's usual ones counts as `other`. Whatever clients send, the number of
 series stays bounded.
