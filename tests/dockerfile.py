@@ -47,3 +47,13 @@ def exec_form(stage: Sequence[Instruction], keyword: str) -> list[str]:
     argv = json.loads(arguments)
     assert isinstance(argv, list), f"{keyword} {arguments}: not exec form"
     return [str(arg) for arg in argv]
+
+
+def copied_sources(path: Path) -> list[str]:
+    """What the Dockerfile's COPY instructions take from the build context."""
+    sources = []
+    for keyword, arguments in instructions(path):
+        words = shlex.split(arguments)
+        if keyword == "COPY" and not words[0].startswith("--from"):
+            sources += [word.rstrip("/") for word in words[:-1]]
+    return sources

@@ -4,8 +4,7 @@ The deployment the template is for: one nginx gateway, each service on its own
 unix socket (`make serve BIND=unix:...`) trusting one proxy hop, routed by
 path: /api/my_service/ and /api/zurich_payments_api/ (hypercorn), and
 /api/order_events/ (granian). nginx and the services start once for the
-module. Also: the systemd unit runs exactly what
-`make serve` runs, for every asgi_server.
+module. test_deploy_files.py checks the same files without serving.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import http.client
 import json
 import os
 import re
-import shlex
 import time
 import uuid
 from collections import Counter
@@ -37,7 +35,7 @@ from gateway import (
     running,
     wait_for_socket,
 )
-from helpers import Bake, Reply, Server, access_lines, check, load_hook, serving
+from helpers import Bake, Reply, Server, access_lines, check, serving
 
 Installed = Callable[[str, str], Path]
 
@@ -175,22 +173,6 @@ def test_nginx_accepts_the_generated_config(stack: Stack) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
-
-
-def test_nginx_accepts_the_config_of_the_longest_slug(
-    pristine: Bake, tmp_path: Path
-) -> None:
-    """nginx keeps variable names in a hash of 64-byte buckets by default: the
-    deploy files' `$<slug>_rid` must fit with the longest slug allowed."""
-    context = max(SLUGS, key=lambda name: len(SLUGS[name]))
-    slug = SLUGS[context]
-    route = Route(slug, pristine(context) / "deploy" / "nginx", tmp_path / "s.sock")
-    gateway = configure(nginx_or_skip(), tmp_path / "nginx", [route])
-
-    result = gateway.test_config()
-
-    assert len(slug) == load_hook("pre_gen_project").MAX_SLUG_LENGTH
-    assert result.returncode == 0, result.stderr
 
 
 def test_the_sockets_are_for_the_owner_and_the_gateways_group(stack: Stack) -> None:
@@ -392,37 +374,3 @@ def test_a_burst_through_the_gateway_has_no_errors(stack: Stack) -> None:
     assert result.requests > 0, result.output
     assert result.non_2xx_3xx == 0, result.output
     assert result.socket_errors == 0, result.output
-
-
-def commands(text: str, prefixes: tuple[str, ...] = ("",)) -> list[list[str]]:
-    """The command lines of a Makefile recipe or unit file that start with one
-    of `prefixes` (which are dropped), `\\`-newline continuations joined."""
-    lines = text.replace("\\\n", " ").splitlines()
-    return [
-        shlex.split(line.removeprefix(prefix))
-        for line in lines
-        for prefix in prefixes
-        if line.strip() and line.startswith(prefix)
-    ]
-
-
-@pytest.mark.parametrize("server", list(SERVER_CONTEXTS))
-def test_the_systemd_unit_runs_what_make_serve_runs(
-    pristine: Bake, server: str
-) -> None:
-    context = SERVER_CONTEXTS[server]
-    project = pristine(context)
-    slug = SLUGS[context]
-    workers = 2 if server == "granian" else 1  # the others serve from one process
-    make_args = [f"BIND=unix:/run/{slug}/{slug}.sock", f"WORKERS={workers}"]
-    make_args.append(f"VENV=/srv/{slug}/.venv")
-    unit = (project / "deploy" / "systemd" / f"{slug}.service").read_text()
-
-    make = check(["make", "-n", "serve", *make_args], cwd=project)
-
-    started = commands(unit, ("ExecStartPre=", "ExecStart="))
-    assert started == commands(make)
-    if server == "granian":
-        # make serve's METRICS_DIR: in the unit's RuntimeDirectory, made anew
-        # at each start.
-        assert f"\nEnvironment=PROMETHEUS_MULTIPROC_DIR=/run/{slug}/metrics\n" in unit
