@@ -39,8 +39,18 @@ DATA_LAYER = (
 # no database the pods scale (hpa.yaml, pdb.yaml), and PostgreSQL is migrated
 # by a Job.
 SCALING = ("deploy/k8s/hpa.yaml", "deploy/k8s/pdb.yaml")
+AUTH_JWT = (
+    "{slug}/core/auth.py",
+    "{slug}/core/auth_keys.py",
+    "{slug}/core/client_credentials.py",
+    "tests/test_auth.py",
+    "tests/test_auth_keys.py",
+    "tests/test_client_credentials.py",
+    "tests/tokens.py",
+)
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     "asgi_server": {"hypercorn": ("hypercorn.toml",)},
+    "auth": {"jwt": AUTH_JWT},
     "database": {
         "sqlite": (*DATA_LAYER, "deploy/k8s/pvc.yaml"),
         "postgresql": (

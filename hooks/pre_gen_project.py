@@ -30,6 +30,7 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary")
 ASGI_SERVERS = ("hypercorn", "granian", "uvicorn")
 DATABASES = ("sqlite", "postgresql", "none")
+AUTHS = ("none", "jwt")
 
 # Names the slug must not take. The standard library is checked through
 # sys.stdlib_module_names; the template's suite checks that every import name
@@ -177,6 +178,7 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "license": _one_of(LICENSES),
     "asgi_server": _one_of(ASGI_SERVERS),
     "database": _one_of(DATABASES),
+    "auth": _one_of(AUTHS),
 }
 
 

@@ -47,6 +47,7 @@ CONTEXTS: dict[str, dict[str, str]] = {
         "author_email": "o'brien+svc@example.co.uk",
         "description": AWKWARD_DESCRIPTION,
         "license": "Proprietary",
+        "auth": "jwt",
     },
 }
 
@@ -64,6 +65,12 @@ SERVER_CONTEXTS = {
     "hypercorn": "default",
     "uvicorn": "apache-py3.12",
     "granian": "bsd-py3.13",
+}
+
+# One context for each auth choice.
+AUTH_CONTEXTS = {
+    "none": "default",
+    "jwt": "proprietary-awkward",
 }
 
 # One context for each database choice.

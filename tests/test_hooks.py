@@ -34,6 +34,7 @@ GOOD_ANSWERS = {
     "license": "MIT",
     "asgi_server": "hypercorn",
     "database": "sqlite",
+    "auth": "none",
 }
 
 # (field, bad value, the rule its message must state), one per rule.
@@ -72,6 +73,7 @@ BAD_ANSWERS = [
     ("license", "GPL-3.0", "must be one of MIT, Apache-2.0, BSD-3-Clause, Proprietary"),
     ("asgi_server", "gunicorn", "must be one of hypercorn, granian, uvicorn"),
     ("database", "mysql", "must be one of sqlite, postgresql, none"),
+    ("auth", "basic", "must be one of none, jwt"),
     ("project_name", "Line\u2028Separator", "must be a single line"),
     ("description", "C1\x85control", "must be a single line"),
 ]
@@ -284,7 +286,7 @@ def test_cookiecutter_refuses_bad_answer_and_leaves_nothing(
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
-    if field in ("python_version", "license", "asgi_server", "database"):
+    if field in ("python_version", "license", "asgi_server", "database", "auth"):
         # Given as key=value, an unknown choice is refused by cookiecutter
         # itself (tested below); a replay file brings it to the hook.
         replay = tmp_path / "replay.json"
@@ -325,6 +327,7 @@ def test_refused_bake_over_an_existing_folder_loses_nothing(
         ("license", "GPL"),
         ("asgi_server", "daphne"),
         ("database", "oracle"),
+        ("auth", "oauth"),
     ],
 )
 def test_unknown_choice_on_the_command_line_leaves_nothing(

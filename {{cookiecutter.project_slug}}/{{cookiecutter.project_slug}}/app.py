@@ -11,6 +11,11 @@ from typing import Any
 from quart import Blueprint, Quart
 
 from .core.api import init_api
+{%- if cookiecutter.auth == 'jwt' %}
+from .core.auth import init_auth
+{%- endif %}
+from .core.client import init_client
+from .core.cors import init_cors
 {%- if cookiecutter.database != 'none' %}
 from .core.database import init_database
 {%- endif %}
@@ -20,6 +25,7 @@ from .core.health import health
 from .core.lifecycle import init_lifecycle
 from .core.metrics import MetricsMiddleware, init_metrics
 from .core.proxy import trust_proxies
+from .core.rate_limits import init_rate_limits
 from .core.request_context import RequestContextMiddleware
 from .core.service import Service
 from .core.settings import load_settings
@@ -55,6 +61,14 @@ def create_app(
     request_metrics = init_metrics(app)
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)
+    init_client(app)
+    # Before-request hooks run in order: a client over its rate limit is
+    # refused before its token is verified.
+    init_rate_limits(app)
+{%- if cookiecutter.auth == 'jwt' %}
+    init_auth(app)
+{%- endif %}
+    init_cors(app)
     # ASGI middleware, innermost first: the guard's refusals are counted and
     # get a request ID and an access line, which see the client address proxy
     # handling has set.

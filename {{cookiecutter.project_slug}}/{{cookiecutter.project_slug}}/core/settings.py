@@ -21,6 +21,7 @@ lowercase keys and fails obscurely on a file that is not a mapping.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,31 @@ SECONDS: Rule = (
     "a number of seconds above 0",
 )
 
+
+# A URL a setting names: the service calls it, so only http and https.
+def is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+# A browser origin as CORS compares it: scheme://host[:port], no path.
+ORIGIN = re.compile(r"https?://[^/\s?#]+")
+{%- if cookiecutter.auth == 'jwt' %}
+# The asymmetric algorithms PyJWT verifies: a token's signature can only be
+# checked with a public key, never with a shared secret.
+ASYMMETRIC_ALGORITHMS = (
+    *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    *("ES256", "ES256K", "ES384", "ES512", "EdDSA"),
+)
+OPTIONAL_TEXT: Rule = (
+    lambda value: value is None or (isinstance(value, str) and value.strip() != ""),
+    "text, or null for none",
+)
+OPTIONAL_URL: Rule = (
+    lambda value: value is None or is_url(value),
+    "an http:// or https:// URL, or null for none",
+)
+{%- endif %}
+
 # The serving settings' rules, beyond their types: setting -> rule.
 VALUE_RULES: dict[str, Rule] = {
     "LOG_LEVEL": (
@@ -62,6 +88,41 @@ VALUE_RULES: dict[str, Rule] = {
     "LOG_FORMAT": (lambda value: value in LOG_FORMATS, " or ".join(LOG_FORMATS)),
     "TRUSTED_PROXY_HOPS": at_least(0),
     "READINESS_TIMEOUT": SECONDS,
+    "CLIENT_CONNECT_TIMEOUT": SECONDS,
+    "CLIENT_READ_TIMEOUT": SECONDS,
+    "RATE_LIMIT_REQUESTS": at_least(0),
+    "RATE_LIMIT_PERIOD": SECONDS,
+    "CORS_ALLOWED_ORIGINS": (
+        lambda value: (
+            isinstance(value, list)
+            and all(isinstance(o, str) and ORIGIN.fullmatch(o) for o in value)
+        ),
+        "a list of origins, each scheme://host[:port] (https://app.example.com)",
+    ),
+{%- if cookiecutter.auth == 'jwt' %}
+    "JWT_PUBLIC_KEY": OPTIONAL_TEXT,
+    "JWT_JWKS_URL": OPTIONAL_URL,
+    "JWT_JWKS_CACHE_SECONDS": SECONDS,
+    "JWT_JWKS_REFETCH_SECONDS": SECONDS,
+    "JWT_ALGORITHMS": (
+        lambda value: (
+            isinstance(value, list)
+            and len(value) > 0
+            and all(algorithm in ASYMMETRIC_ALGORITHMS for algorithm in value)
+        ),
+        f"a list of one or more of {', '.join(ASYMMETRIC_ALGORITHMS)}",
+    ),
+    "JWT_ISSUER": OPTIONAL_TEXT,
+    "JWT_AUDIENCE": OPTIONAL_TEXT,
+    "JWT_LEEWAY": (
+        lambda value: type(value) in (int, float) and value >= 0,
+        "a number of seconds, 0 or more",
+    ),
+    "TOKEN_URL": OPTIONAL_URL,
+    "TOKEN_SCOPE": OPTIONAL_TEXT,
+    "CLIENT_ID": OPTIONAL_TEXT,
+    "CLIENT_SECRET": OPTIONAL_TEXT,
+{%- endif %}
 {%- if cookiecutter.database != 'none' %}
     "DATABASE_POOL_SIZE": at_least(1),
     "DATABASE_MAX_OVERFLOW": at_least(0),
