@@ -1,6 +1,7 @@
 """Each bake passes its own linters, type checker and tests, through its own
-Makefile, on the oldest Python it supports; the default bake on every Python
-the template offers (3.13 brings Quart 0.23, older ones Quart 0.22)."""
+Makefile, on the oldest Python it supports; the default bake on the newest
+too, so that every Python the template offers runs a bake (3.13 brings Quart
+0.23, older ones Quart 0.22)."""
 
 from __future__ import annotations
 

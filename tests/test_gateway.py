@@ -2,7 +2,8 @@
 
 The deployment the template is for: one nginx gateway, each service on its own
 unix socket (`make serve BIND=unix:...`) trusting one proxy hop, routed by
-path: /api/my_service/ and /api/zurich_payments_api/ (hypercorn), and
+path: /api/my_service/ and /api/zurich_payments_api/ (hypercorn; the second
+with auth=jwt, so the stack's requests to it carry a token), and
 /api/order_events/ (granian). nginx and the services start once for the
 module. test_deploy_files.py checks the same files without serving.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from contexts import SERVER_CONTEXTS, SLUGS, python_of
+from contexts import SERVER_CONTEXTS, SLUGS, answer, python_of
 from gateway import (
     Gateway,
     Route,
@@ -36,6 +37,7 @@ from gateway import (
     wait_for_socket,
 )
 from helpers import Bake, Reply, Server, access_lines, check, serving
+from token_dealer import SigningKey
 
 Installed = Callable[[str, str], Path]
 
@@ -55,12 +57,15 @@ class Service:
     venv: Path
     socket: Path
     logs: Path
+    settings: dict[str, str] = field(default_factory=dict)
     starts: int = 0
     server: Server | None = None
     _running: ExitStack = field(default_factory=ExitStack)
 
     def start(self) -> None:
         env = {**os.environ, f"{self.slug.upper()}_TRUSTED_PROXY_HOPS": "1"}
+        for key, value in self.settings.items():
+            env[f"{self.slug.upper()}_{key}"] = value
         env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env['PATH']}"
         env.pop("QUART_SETTINGS", None)
         self.starts += 1
@@ -92,6 +97,9 @@ class Service:
 class Stack:
     gateway: Gateway
     services: dict[str, Service]
+    # A valid bearer token for each service with auth=jwt, which the stack's
+    # requests under that service's prefix carry unless they set their own.
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def gateway_log_line(self, request_id: str, timeout: float = 5) -> str:
         """nginx's access line for its $request_id (written after the response)."""
@@ -117,6 +125,9 @@ class Stack:
         body: bytes | None = None,
     ) -> Reply:
         """One request through the gateway, on a connection of its own."""
+        for slug, token in self.tokens.items():
+            if path.startswith(f"/api/{slug}/"):
+                headers = {"Authorization": f"Bearer {token}", **headers}
         connection = http.client.HTTPConnection(
             "127.0.0.1", self.gateway.port, timeout=10
         )
@@ -129,6 +140,8 @@ def stack(
 ) -> Iterator[Stack]:
     nginx = nginx_or_skip()
     root = tmp_path_factory.mktemp("gateway")
+    key = SigningKey()
+    tokens = {}
     services = {
         SLUGS[context]: Service(
             slug=SLUGS[context],
@@ -136,9 +149,23 @@ def stack(
             venv=installed(context, python_of(context)),
             socket=root / f"{SLUGS[context]}.sock",
             logs=root,
+            settings=jwt_settings(key, SLUGS[context])
+            if answer(context, "auth") == "jwt"
+            else {},
         )
         for context in (FRONT, BACK, GRANIAN)
     }
+    for slug, service in services.items():
+        if service.settings:
+            tokens[slug] = key.sign(
+                {
+                    "iss": ISSUER,
+                    "aud": slug,
+                    "sub": "gateway-test",
+                    "scope": "items:read items:write",
+                    "exp": int(time.time()) + 3600,
+                }
+            )
     routes = [
         Route(service.slug, service.project / "deploy" / "nginx", service.socket)
         for service in services.values()
@@ -149,7 +176,19 @@ def stack(
             cleanup.callback(service.stop)
             service.start()
         cleanup.enter_context(running(gateway))
-        yield Stack(gateway, services)
+        yield Stack(gateway, services, tokens)
+
+
+ISSUER = "https://issuer.test"
+
+
+def jwt_settings(key: SigningKey, audience: str) -> dict[str, str]:
+    """What a service with auth=jwt needs to start: a key, issuer, audience."""
+    return {
+        "JWT_PUBLIC_KEY": key.public_pem(),
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": audience,
+    }
 
 
 def assert_json_error(reply: Reply, status: int, name: str) -> dict[str, Any]:

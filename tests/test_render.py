@@ -14,6 +14,7 @@ import yaml
 from markdown_it import MarkdownIt
 
 from contexts import (
+    AUTH_CONTEXTS,
     DATABASE_CONTEXTS,
     DEFAULTS,
     SERVER_CONTEXTS,
@@ -183,6 +184,50 @@ def test_every_database_choice_has_its_context() -> None:
         assert answer(context, "database") == database
 
 
+AUTH_FILES = [
+    "{slug}/core/auth.py",
+    "{slug}/core/auth_keys.py",
+    "{slug}/core/client_credentials.py",
+    "tests/test_auth.py",
+    "tests/test_auth_keys.py",
+    "tests/test_client_credentials.py",
+    "tests/tokens.py",
+]
+# Text in a file every bake has, there only with auth=jwt.
+AUTH_TEXT = {
+    "README.md": ("## Authentication", "JWT_PUBLIC_KEY", "TOKEN_URL"),
+    "pyproject.toml": ("pyjwt",),
+    "{slug}/settings.yml": ("JWT_", "TOKEN_URL", "CLIENT_SECRET"),
+    "{slug}/app.py": ("init_auth",),
+    "{slug}/core/settings.py": ("JWT_",),
+    "{slug}/core/api.py": ("bearer",),
+    "openapi.json": ("bearer",),
+}
+
+
+@pytest.mark.parametrize("auth", sorted(AUTH_CONTEXTS))
+def test_jwt_brings_its_files_and_text_and_none_leaves_none(
+    pristine: Bake, auth: str
+) -> None:
+    context = AUTH_CONTEXTS[auth]
+    project = pristine(context)
+    slug = SLUGS[context]
+    has_jwt = auth == "jwt"
+
+    for name in AUTH_FILES:
+        assert (project / name.format(slug=slug)).exists() == has_jwt, name
+    for name, texts in AUTH_TEXT.items():
+        content = (project / name.format(slug=slug)).read_text(encoding="utf-8")
+        for text in texts:
+            assert (text in content) == has_jwt, (name, text)
+
+
+def test_every_auth_choice_has_its_context() -> None:
+    assert sorted(AUTH_CONTEXTS) == sorted(DEFAULTS["auth"])
+    for auth, context in AUTH_CONTEXTS.items():
+        assert answer(context, "auth") == auth
+
+
 def test_openapi_json_parses_and_carries_the_answers(
     project: Path, context: str
 ) -> None:
@@ -241,7 +286,8 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
     assert (
         runtime
         == {"quart", "hypercorn", "orjson", "pyyaml", "uvloop", "werkzeug"}
-        | {"prometheus-client"}
+        | {"prometheus-client", "httpx", "quart-cors", "quart-rate-limiter"}
+        | ({"pyjwt[crypto]"} if answer(context, "auth") == "jwt" else set())
         | {"pydantic", "quart-schema", "swagger-ui-bundle-v2"}
         | {
             "granian": {"granian[uvloop]"},
