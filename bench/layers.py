@@ -27,7 +27,10 @@ The variants, each adding one layer to the one before:
 9. in a bake with a database, the shipped app answering `GET /items/1`
    from SQLite (a file in a temporary directory, created from the models,
    one row): the data layer's session, query and commit, and the response
-   model, beside variant 5's `GET /`.
+   model, beside variant 6's `GET /`;
+10. given a bake with auth=jwt (`--jwt-bake`, another slug), its app
+   answering `GET /` with a valid RS256 bearer token, verified by PyJWT
+   against `JWT_PUBLIC_KEY`, beside variant 6's `GET /`.
 
 Variants 1-5 run first, their passes interleaved, then 6-9 with logging at
 INFO. Logging is configured before any app runs, as asgi.py does: a Quart app
@@ -52,6 +55,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,7 +139,8 @@ def table(variants: list[Variant], count: int, passes: int, lines: int) -> str:
         + f"\n\nIn one process, no server: {count:,} requests a pass through a"
         f" minimal ASGI driver, the least CPU time per request of {passes}"
         f" passes; {lines:,} access lines written by the variants at INFO. The"
-        " database read's added cost is over the shipped `GET /`.\n"
+        " database read's and the bearer token's added costs are over the shipped"
+        " `GET /`.\n"
     )
 
 
@@ -188,6 +193,28 @@ def with_metrics(slug: str, create_app: Any, guard: Any) -> Any:
     return app
 
 
+def with_bearer_token(project: Path) -> tuple[Any, list[tuple[bytes, bytes]]]:
+    """A bake with auth=jwt: its app, given a fresh RSA public key, and the
+    Authorization header of a valid token signed with the private half."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    slug, issuer = project.name, "https://issuer.bench"
+    without_service_environment(slug)
+    create_app = importlib.import_module(f"{slug}.app").create_app
+    app = create_app(
+        JWT_PUBLIC_KEY=public.decode(), JWT_ISSUER=issuer, JWT_AUDIENCE=slug
+    )
+    claims = {"iss": issuer, "aud": slug, "sub": "bench", "exp": time.time() + 3600}
+    token = jwt.encode(claims, key, algorithm="RS256")
+    return app, [(b"authorization", f"Bearer {token}".encode())]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -195,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         required=True,
         help="a baked project (the directory holding its package)",
+    )
+    parser.add_argument(
+        "--jwt-bake",
+        type=Path,
+        help="a bake with auth=jwt and another slug, for the token's cost",
     )
     parser.add_argument("--requests", type=int, default=3000, help="per pass")
     parser.add_argument("--passes", type=int, default=5)
@@ -205,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{project} holds no package {slug}/ with app.py")
     without_service_environment(slug)
     sys.path[:0] = [str(project), str(APPS)]
+    if args.jwt_bake is not None:
+        sys.path.insert(0, str(args.jwt_bake.resolve()))
 
     bare = importlib.import_module("bare_quart").app
     create_app = importlib.import_module(f"{slug}.app").create_app
@@ -284,6 +318,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         " (session, query, commit, response model), as shipped",
                         create_app(DATABASE_URL=database_url),
                         http_scope(path="/items/1"),
+                        baseline=loud[0],
+                    )
+                )
+            if args.jwt_bake is not None:
+                secured, authorization = with_bearer_token(args.jwt_bake.resolve())
+                loud.append(
+                    Variant(
+                        "a bearer token verified instead (auth=jwt: RS256, PyJWT):"
+                        " `GET /`, as shipped",
+                        secured,
+                        http_scope(authorization),
                         baseline=loud[0],
                     )
                 )

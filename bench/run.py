@@ -42,6 +42,7 @@ start or load a server (or to run layers.py) does.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -118,7 +119,18 @@ def stacks_for(projects: dict[str, Path], proxied: Sequence[str]) -> list[Stack]
     return stacks
 
 
-def run_layers(venv: Path, project: Path) -> str:
+def secured_bake(template: Path, work: Path, server: str) -> Path | None:
+    """A bake with auth=jwt and a slug of its own, for the token's cost in
+    bench/layers.py; None for a template without the auth choice."""
+    answers = json.loads((template / "cookiecutter.json").read_text())
+    if "jwt" not in answers.get("auth", []):
+        return None
+    return bake(
+        template, work, server, answers=["auth=jwt", "project_name=Secured Service"]
+    )
+
+
+def run_layers(venv: Path, project: Path, secured: Path | None) -> str:
     """bench/layers.py's table for a bake, run with the benchmark's venv."""
     print(f"\nbench/layers.py on {project.parent.name}'s bake ...", flush=True)
     env = {
@@ -127,7 +139,12 @@ def run_layers(venv: Path, project: Path) -> str:
         if name not in {"PYTHONPATH", "VIRTUAL_ENV"}
     }
     return check_output(
-        [venv / "bin" / "python", LAYERS, "--bake", project], cwd=ROOT, env=env
+        [
+            *(venv / "bin" / "python", LAYERS, "--bake", project),
+            *(["--jwt-bake", secured] if secured is not None else []),
+        ],
+        cwd=ROOT,
+        env=env,
     )
 
 
@@ -213,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.database_servers,
                 args.databases,
             )
+            secured = (
+                secured_bake(args.template, work, servers[0]) if projects else None
+            )
             bakes = [*projects.values(), *with_db.values()]
+            bakes += [secured] if secured is not None else []
             ensure_venv(venv, args.python, requirements_of(bakes))
             stacks = stacks_for(projects, args.proxied) if projects else []
             runs = len(stacks) + database.stack_count(with_db)
@@ -225,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 db_figures, databases = database.measure(
                     with_db, venv, work, settings, args.rows
                 )
-            layers = run_layers(venv, projects[servers[0]]) if projects else ""
+            layers = run_layers(venv, projects[servers[0]], secured) if projects else ""
         except BenchError as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1

@@ -94,15 +94,22 @@ def check_output(
     return result.stdout
 
 
-def bake(template: Path, output: Path, server: str, database: str = "") -> Path:
+def bake(
+    template: Path,
+    output: Path,
+    server: str,
+    database: str = "",
+    answers: Sequence[str] = (),
+) -> Path:
     """Bake the defaults with one asgi_server choice (and database choice, if
-    given); return the project."""
+    given, and other `key=value` answers); return the project."""
     config = output / "cookiecutter.yaml"
     if not config.exists():  # keep the user's ~/.cookiecutterrc out of it
         config.write_text(
             f"cookiecutters_dir: {output / 'cc'}\nreplay_dir: {output / 'replay'}\n"
         )
-    destination = output / "-".join(filter(None, (server, database)))
+    names = (server, database, *(answer.split("=")[1] for answer in answers))
+    destination = output / "-".join(filter(None, names))
     cookiecutter = Path(sys.executable).with_name("cookiecutter")
     check_output(
         [
@@ -111,6 +118,7 @@ def bake(template: Path, output: Path, server: str, database: str = "") -> Path:
             template,
             f"asgi_server={server}",
             *([f"database={database}"] if database else []),
+            *answers,
         ],
         cwd=output,
     )
