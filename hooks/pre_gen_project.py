@@ -56,12 +56,25 @@ RESERVED_NAMES = frozenset(
         *("sqlalchemy", "swagger_ui_bundle", "typing_inspection"),
         # the JSON encoder of responses and log lines; /metrics
         *("orjson", "prometheus_client"),
+        # calls to other services, rate limits, CORS; bearer tokens (auth=jwt)
+        *("certifi", "httpcore", "httpx", "quart_cors", "quart_rate_limiter"),
+        *("cffi", "cryptography", "jwt", "pycparser"),
+        # the dev extra's workflow tools: cruft, pre-commit, tox (with tox-uv)
+        *("annotated_doc", "arrow", "binaryornot", "cachetools", "cfgv"),
+        *("charset_normalizer", "colorama", "cookiecutter", "cruft", "dateutil"),
+        *("distlib", "filelock", "git", "gitdb", "identify", "markdown_it", "mdurl"),
+        *("nodeenv", "platformdirs", "pre_commit", "pyproject_api"),
+        *("python_discovery", "requests", "rich", "shellingham", "slugify", "smmap"),
+        *("text_unidecode", "tomli_w", "tox", "tox_uv", "tox_uv_meta", "typer"),
+        *("tzdata", "urllib3", "uv", "virtualenv"),
         # names the baked layout uses, or that its .gitignore ignores
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
         *("request_context", "settings", "test", "tests", "views", "wrappers"),
         *("alembic", "api", "core", "database", "fields", "migrations", "models"),
         *("json_provider", "log_output", "metrics", "schemas"),
+        *("auth", "auth_keys", "client", "client_credentials", "cors"),
+        *("rate_limits", "tokens"),
     }
 )
 

@@ -23,6 +23,7 @@ from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
 from images import ImageBuilds
 from pods import Pod
+from tox_runs import Skipped, ToxResult, ToxRun
 
 # `make test` runs this suite: without this, every make the tests run would
 # see itself as a sub-make (MAKELEVEL) and print "Entering directory" lines,
@@ -176,11 +177,15 @@ def pytest_collection_modifyitems(
     needed = {name for item in items for name in getattr(item, "fixturenames", ())}
     if needed & {"container_image", "kube_pod"}:
         image_builds(config).start(with_pod="kube_pod" in needed)
+    if "tox_run" in needed:
+        tox_run_of(config).start()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if IMAGE_BUILDS in session.config.stash:
         session.config.stash[IMAGE_BUILDS].close()
+    if TOX_RUN in session.config.stash:
+        session.config.stash[TOX_RUN].close()
 
 
 def pytest_terminal_summary(
@@ -233,4 +238,26 @@ def kube_pod(pytestconfig: pytest.Config, container_image: str) -> Pod:
     try:
         return image_builds(pytestconfig).pod()
     except Unavailable as error:
+        pytest.skip(str(error))
+
+
+# tox on a fresh bake (tox_runs.py) takes a minute: it runs in the background
+# from the end of collection, when a test asks for its result.
+TOX_RUN = pytest.StashKey[ToxRun]()
+
+
+def tox_run_of(config: pytest.Config) -> ToxRun:
+    """The session's ToxRun, made on first use."""
+    if TOX_RUN not in config.stash:
+        config.stash[TOX_RUN] = ToxRun()
+    return config.stash[TOX_RUN]
+
+
+@pytest.fixture(scope="session")
+def tox_run(pytestconfig: pytest.Config) -> ToxResult:
+    """tox on a fresh default bake: its oldest and newest Python the machine
+    has, lint and typecheck; skips when the machine has none of its Pythons."""
+    try:
+        return tox_run_of(pytestconfig).result()
+    except Skipped as error:
         pytest.skip(str(error))

@@ -4,7 +4,8 @@ The gateway is what the template's deploy/nginx files are for: one nginx,
 each service on its own unix socket, routed by path. Here nginx runs in the
 foreground as a child of the test, with its own prefix directory, config,
 logs and temp paths under a temporary directory, and each bake's two nginx
-files copied in with the socket path pointed at the test's socket.
+files copied in with the socket path pointed at the test's socket (and, for
+a load test from one address, the rate limit raised: Route.rate_limit).
 """
 
 from __future__ import annotations
@@ -49,13 +50,31 @@ def nginx_or_skip() -> Path:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """A gateway rate limit other than the one the deploy files ship: the
+    zone's `rate` (nginx's "10r/s") and the location's `burst`."""
+
+    rate: str
+    burst: int
+
+
+# For a test that loads a route from one address (127.0.0.1) on purpose, such
+# as test_gateway.py's burst of 64 connections: far above what it sends, and a
+# burst above the requests nginx may see in one millisecond (its clock's
+# step, within which nothing of the rate is freed).
+LOAD_TEST_LIMIT = RateLimit(rate="100000r/s", burst=10000)
+
+
+@dataclass(frozen=True)
 class Route:
     """One service behind the gateway: its bake's deploy/nginx files, and the
-    unix socket it listens on in the test."""
+    unix socket it listens on in the test. `rate_limit`, when given, replaces
+    the shipped rate and burst in the copies, as an operator would edit them."""
 
     slug: str
     deploy: Path
     socket: Path
+    rate_limit: RateLimit | None = None
 
     @property
     def deployed_socket(self) -> str:
@@ -80,12 +99,28 @@ def copy_route(route: Route, conf_dir: Path) -> tuple[Path, Path]:
     assert named == 1, (
         f"{route.deployed_socket} appears {named} times in {route.deploy}, not once"
     )
+    if route.rate_limit is not None:
+        upstream, location = route.files
+        texts[upstream] = edit_directive(
+            texts[upstream], "limit_req_zone", "rate", route.rate_limit.rate
+        )
+        texts[location] = edit_directive(
+            texts[location], "limit_req", "burst", str(route.rate_limit.burst)
+        )
     copies = []
     for name, text in texts.items():
         copy = conf_dir / name
         copy.write_text(text.replace(route.deployed_socket, str(route.socket)))
         copies.append(copy)
     return copies[0], copies[1]
+
+
+def edit_directive(text: str, directive: str, parameter: str, value: str) -> str:
+    """`text` with the `parameter=` of its one `directive` line set to `value`."""
+    pattern = rf"(?m)^(\s*{directive}\s[^;#]*\b{parameter}=)[^\s;]+"
+    edited, count = re.subn(pattern, lambda match: match[1] + value, text)
+    assert count == 1, f"{count} {directive} lines with {parameter}= in:\n{text}"
+    return edited
 
 
 @dataclass(frozen=True)

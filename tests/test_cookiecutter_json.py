@@ -32,13 +32,14 @@ def test_the_hook_knows_the_same_choices() -> None:
     assert list(pre_gen.LICENSES) == DEFAULTS["license"]
     assert list(pre_gen.ASGI_SERVERS) == DEFAULTS["asgi_server"]
     assert list(pre_gen.DATABASES) == DEFAULTS["database"]
+    assert list(pre_gen.AUTHS) == DEFAULTS["auth"]
 
 
 def test_interactive_bake_asks_each_prompt_and_derives_the_slug(
     tmp_path: Path, cookiecutter_env: dict[str, str]
 ) -> None:
     # Typed answers: a name, the derived slug kept (Enter), ..., choices.
-    typed = "Billing Gateway\n\nCharges cards.\nAda\nada@example.com\n\n2\n3\n3\n3\n"
+    typed = "Billing Gateway\n\nCharges cards.\nAda\nada@example.com\n\n2\n3\n3\n3\n2\n"
 
     result = subprocess.run(
         [COOKIECUTTER, "--output-dir", tmp_path, TEMPLATE_DIR],
@@ -60,3 +61,4 @@ def test_interactive_bake_asks_each_prompt_and_derives_the_slug(
     assert meta["project"]["requires-python"] == ">=3.12"
     assert meta["project"]["license"] == "BSD-3-Clause"
     assert not (tmp_path / "billing_gateway" / "alembic.ini").exists()  # database 3
+    assert (tmp_path / "billing_gateway" / "billing_gateway" / "core" / "auth.py").exists()

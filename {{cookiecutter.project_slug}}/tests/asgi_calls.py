@@ -1,12 +1,19 @@
 """Calling the app's ASGI stack directly, with the scopes servers make: for
 what the test client cannot send (a malformed target, another HTTP version)
-or changes on the way back (it gives every response a Content-Type)."""
+or changes on the way back (it gives every response a Content-Type).
+{%- if cookiecutter.auth == 'jwt' %}
+Like the test client (conftest.py), `call` sends a token with every scope the
+app declares unless the scope has an Authorization header.
+{%- endif %}"""
 
 import asyncio
 import json
 from typing import Any
 
 from quart import Quart
+{%- if cookiecutter.auth == 'jwt' %}
+from tokens import every_scope_token
+{%- endif %}
 
 Message = dict[str, Any]
 
@@ -42,6 +49,12 @@ def websocket_scope(**changes: Any) -> dict[str, Any]:
 async def call(app: Quart, scope: dict[str, Any], body: bytes = b"") -> list[Message]:
     """What the app sends for `scope`, given `body` (or a WebSocket connect),
     with the client gone once the answer is complete, as servers report it."""
+{%- if cookiecutter.auth == 'jwt' %}
+    if all(name != b"authorization" for name, _ in scope["headers"]):
+        token = every_scope_token(app).encode()
+        headers = [*scope["headers"], (b"authorization", b"Bearer " + token)]
+        scope = {**scope, "headers": headers}
+{%- endif %}
     sent: list[Message] = []
     answered = asyncio.Event()
     received = False

@@ -1,5 +1,5 @@
 """Shared fixtures: an app running inside `test_app()` and a client for it.
-{%- if cookiecutter.database == 'none' %}"""{% endif %}
+{%- if cookiecutter.database == 'none' and cookiecutter.auth == 'none' %}"""{% endif %}
 {%- if cookiecutter.database == 'sqlite' %}
 
 Every test's app uses one SQLite database for the session, migrated to the
@@ -12,7 +12,14 @@ a server the tests start from the machine's PostgreSQL (postgres.py), or the
 database TEST_DATABASE_URL names (its tables are emptied: never point it at
 data you keep).
 {%- endif %}
-{%- if cookiecutter.database != 'none' %}
+{%- if cookiecutter.auth == 'jwt' %}
+
+Every app the tests build trusts the test issuer of tokens.py, and every test
+client (and asgi_calls.call) sends a token granting every scope its app
+declares, unless the request sets Authorization itself: see
+`trusted_test_issuer`. The `anonymous` client sends none.
+{%- endif %}
+{%- if cookiecutter.database != 'none' or cookiecutter.auth == 'jwt' %}
 """
 {%- endif %}
 
@@ -22,22 +29,43 @@ from collections.abc import AsyncIterator, Iterator
 {%- if cookiecutter.database != 'none' %}
 from pathlib import Path
 {%- endif %}
+{%- if cookiecutter.auth == 'jwt' %}
+from typing import Any
+{%- endif %}
 
 import pytest
 {%- if cookiecutter.database != 'none' %}
 from alembic import command
 from alembic.config import Config
 {%- endif %}
-from quart import Quart
+from quart import Quart{% if cookiecutter.auth == 'jwt' %}, Response{% endif %}
+{%- if cookiecutter.auth == 'jwt' %}
+from quart.testing import QuartClient
+{%- endif %}
 from quart.typing import TestClientProtocol as Client
 {%- if cookiecutter.database != 'none' %}
 from sqlalchemy import delete
+{%- endif %}
+{%- if cookiecutter.auth == 'jwt' %}
+from tokens import (
+    JWKSServer,
+    every_scope_token,
+    issuer_settings,
+    jwks_server,
+    without_token,
+)
+from werkzeug.datastructures import Headers
 {%- endif %}
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.core.database import database
+{%- endif %}
+{%- if cookiecutter.auth == 'jwt' %}
+from {{ cookiecutter.project_slug }}.core.service import Service
+{%- endif %}
+{%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.models import Base
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -96,6 +124,38 @@ def packaged_settings_only(monkeypatch: pytest.MonkeyPatch) -> None:
 {%- if cookiecutter.database != 'none' %}
     monkeypatch.setenv(f"{settings.ENV_PREFIX}_DATABASE_URL", database_url)
 {%- endif %}
+{%- if cookiecutter.auth == 'jwt' %}
+
+
+class AuthorizedClient(QuartClient):
+    """Quart's test client, sending a token with every scope its app declares
+    unless the request sets Authorization itself (`headers` or `auth`)."""
+
+    async def open(self, path: str, **kwargs: Any) -> Response:
+        headers = Headers(kwargs.get("headers"))
+        if "Authorization" not in headers and kwargs.get("auth") is None:
+            headers["Authorization"] = f"Bearer {every_scope_token(self.app)}"
+        return await super().open(path, **{**kwargs, "headers": headers})
+
+
+@pytest.fixture(autouse=True)
+def trusted_test_issuer(
+    monkeypatch: pytest.MonkeyPatch, packaged_settings_only: None
+) -> None:
+    """The one place the tests get past authentication: every app trusts the
+    test issuer's key (tokens.py) through the environment, and every test
+    client is an AuthorizedClient."""
+    for name, value in issuer_settings().items():
+        monkeypatch.setenv(f"{settings.ENV_PREFIX}_{name}", value)
+    monkeypatch.setattr(Service, "test_client_class", AuthorizedClient)
+
+
+@pytest.fixture
+async def jwks() -> AsyncIterator[JWKSServer]:
+    """The test issuer's key set (JWT_JWKS_URL), on a loopback port."""
+    async with jwks_server() as server:
+        yield server
+{%- endif %}
 
 
 @pytest.fixture
@@ -119,6 +179,14 @@ async def empty_tables(app: Quart) -> None:
 @pytest.fixture
 def client(app: Quart) -> Client:
     return app.test_client()
+{%- if cookiecutter.auth == 'jwt' %}
+
+
+@pytest.fixture
+def anonymous(app: Quart) -> Client:
+    """A client for `app` that sends no token of its own accord."""
+    return without_token(app)
+{%- endif %}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 
 from {{ cookiecutter.project_slug }}.core.logs import (
     FORMATTERS,
+    QUIET_LOGGERS,
     SERVER_ACCESS_LOGGERS,
     SERVER_LOGGERS,
     JsonFormatter,
@@ -199,6 +200,19 @@ def test_server_loggers_reach_the_root_handler_once(
     lines = written(capsys)
     assert len(lines) == len(SERVER_LOGGERS)  # and no server access line
     assert all(" INFO " in line and "access" not in line for line in lines)
+
+
+def test_outgoing_calls_are_logged_by_the_libraries_only_when_they_go_wrong(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("DEBUG", "text")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).info("GET https://user:secret@example.com/?token=1")
+        logging.getLogger(name).warning("from %s", name)
+
+    lines = written(capsys)
+    assert len(lines) == len(QUIET_LOGGERS)
+    assert all(" WARNING " in line and "secret" not in line for line in lines)
 
 
 def test_every_log_format_setting_has_a_formatter() -> None:

@@ -7,6 +7,11 @@ response against pydantic models (schemas/), and documents them.
   swagger-ui-bundle package installed with the service, never from a CDN, and
   their route is hidden from the document. quart-schema's other pages (ReDoc,
   Scalar), which only load from a CDN, are off.
+{%- if cookiecutter.auth == 'jwt' %}
+- Security: a bearer JWT (auth.py) on every operation, unless it declares its
+  own (the scopes of `@require_scopes`, none for `@public`). /docs has an
+  Authorize button for the token.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from quart_schema import Info, OpenAPIProvider, QuartSchema, hide
 from quart_schema.typing import Model
 from swagger_ui_bundle import swagger_ui_path
 
+{% if cookiecutter.auth == 'jwt' -%}
+from .auth import public
+{% endif -%}
 from .json_provider import ServiceJSONProvider
 
 # Relative to /docs, so that they resolve under the gateway's prefix too.
@@ -29,6 +37,9 @@ docs_assets = Blueprint("docs_assets", __name__)
 
 
 @docs_assets.get(f"/{ASSETS_URL}/<filename>")
+{%- if cookiecutter.auth == 'jwt' %}
+@public
+{%- endif %}
 @hide
 async def docs_asset(filename: str) -> Response:
     """The two files /docs needs, from the installed swagger-ui-bundle."""
@@ -63,6 +74,12 @@ def init_api(app: Quart, title: str, version: str) -> None:
         redoc_ui_path=None,
         scalar_ui_path=None,
         openapi_provider_class=ServiceOpenAPI,
+{%- if cookiecutter.auth == 'jwt' %}
+        security_schemes={
+            "bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}
+        },
+        security=[{"bearer": []}],
+{%- endif %}
     )
     app.json = ServiceJSONProvider(app)  # after QuartSchema, which sets its own
     app.register_blueprint(docs_assets)

@@ -1,4 +1,9 @@
-"""Liveness and readiness probes, for the gateway, systemd or an orchestrator."""
+"""Liveness and readiness probes, for the gateway, systemd or an orchestrator.
+
+Exempt from the service's rate limit (rate_limits.py): a probe answered 429
+would count as failed, and get a healthy service restarted or taken out of
+rotation.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 from quart import Blueprint, current_app
+from quart_rate_limiter import rate_exempt
 from quart_schema import validate_response
 
+{% if cookiecutter.auth == 'jwt' -%}
+from .auth import public
+{% endif -%}
 from .errors import ErrorBody, error_body
 from .lifecycle import readiness
 
@@ -34,6 +43,10 @@ class Unready(ErrorBody):
 
 
 @health.get("/healthz")
+{%- if cookiecutter.auth == 'jwt' %}
+@public
+{%- endif %}
+@rate_exempt
 @validate_response(Alive)
 async def healthz() -> Alive:
     """Liveness: the process answers. Cheap, and touches no dependency."""
@@ -41,6 +54,10 @@ async def healthz() -> Alive:
 
 
 @health.get("/readyz")
+{%- if cookiecutter.auth == 'jwt' %}
+@public
+{%- endif %}
+@rate_exempt
 @validate_response(Ready)
 @validate_response(Unready, 503)
 async def readyz() -> Ready | tuple[Unready, int]:

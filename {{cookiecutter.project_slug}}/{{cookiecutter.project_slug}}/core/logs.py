@@ -57,6 +57,11 @@ SERVER_LOGGERS = ("hypercorn.error", "uvicorn", "uvicorn.error", "_granian")
 # itself (request_context.py), the same way whichever server runs it.
 SERVER_ACCESS_LOGGERS = ("hypercorn.access", "uvicorn.access", "granian.access")
 
+# Libraries that log every outgoing call at INFO, with its whole URL (query
+# string and any user:password@ included): warnings and errors only. The
+# service logs a failed call itself (client.py), without the query string.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
 
 # Set by request_context.py for the time a request runs.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -239,6 +244,7 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
                     name: {"handlers": [], "propagate": False}
                     for name in SERVER_ACCESS_LOGGERS
                 },
+                **{name: {"level": "WARNING"} for name in QUIET_LOGGERS},
             },
         }
     )

@@ -11,8 +11,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+{%- if cookiecutter.auth == 'jwt' %}
+from typing import Any
+{%- endif %}
 
-from quart import Quart
+{% if cookiecutter.auth == 'jwt' %}from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+{% endif %}from quart import Quart
 from quart_schema import QuartSchema
 
 
@@ -23,11 +28,36 @@ def openapi_json(app: Quart) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+{%- if cookiecutter.auth == 'jwt' %}
+
+
+def document_only_settings() -> dict[str, Any]:
+    """The app is built only with a key, an issuer and an audience, which the
+    document does not show: `make openapi` needs none of yours, so it gets a
+    throwaway key (never used to verify anything) and placeholder names."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "JWT_PUBLIC_KEY": pem.decode(),
+        "JWT_JWKS_URL": None,
+        "JWT_ISSUER": "openapi",
+        "JWT_AUDIENCE": "openapi",
+    }
+{%- endif %}
+
+
 def main(argv: list[str]) -> int:
     from ..app import create_app
 
     [path] = argv
-    Path(path).write_text(openapi_json(create_app()), encoding="utf-8")
+{%- if cookiecutter.auth == 'jwt' %}
+    app = create_app(**document_only_settings())
+{%- else %}
+    app = create_app()
+{%- endif %}
+    Path(path).write_text(openapi_json(app), encoding="utf-8")
     return 0
 
 

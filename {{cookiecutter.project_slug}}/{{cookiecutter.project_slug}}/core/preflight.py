@@ -65,7 +65,7 @@ def check_workers(workers: str) -> None:
         raise PreflightError(
             f"WORKERS={workers}: {{ cookiecutter.asgi_server }} serves from one process, because its"
             " worker processes cannot refuse new connections while they drain"
-            " (see README.md, Serving); run more instances behind the gateway"
+            " (see docs/serving.md); run more instances behind the gateway"
         )
 {%- endif %}
 

@@ -55,14 +55,16 @@ SECONDS: Rule = (
 )
 
 
+# A browser origin as CORS compares it: scheme://host[:port], no path.
+ORIGIN = re.compile(r"https?://[^/\s?#]+")
+{%- if cookiecutter.auth == 'jwt' %}
+
+
 # A URL a setting names: the service calls it, so only http and https.
 def is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
-# A browser origin as CORS compares it: scheme://host[:port], no path.
-ORIGIN = re.compile(r"https?://[^/\s?#]+")
-{%- if cookiecutter.auth == 'jwt' %}
 # The asymmetric algorithms PyJWT verifies: a token's signature can only be
 # checked with a public key, never with a shared secret.
 ASYMMETRIC_ALGORITHMS = (

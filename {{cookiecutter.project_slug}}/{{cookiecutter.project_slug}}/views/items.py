@@ -3,10 +3,14 @@
 It shows how an endpoint is written here: a blueprint route, its request and
 response models (schemas/items.py) validated by quart-schema, and the
 request's database session, which the service commits when the response is a
-success and rolls back otherwise. Remove it as README.md says.
+success and rolls back otherwise.
+{%- if cookiecutter.auth == 'jwt' %} Each route declares the token scope it needs
+(`@require_scopes`), and create_item logs who created the item, from the
+token's claims (`current_claims()`).
+{%- endif %} Remove it as README.md says.
 """
 
-from quart import Blueprint, abort, url_for
+from quart import Blueprint, abort{% if cookiecutter.auth == 'jwt' %}, current_app{% endif %}, url_for
 from quart_schema import (
     document_response,
     validate_querystring,
@@ -18,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.api import NoContent
+{%- if cookiecutter.auth == 'jwt' %}
+from ..core.auth import current_claims, require_scopes
+{%- endif %}
 from ..core.database import db_session
 from ..core.errors import ErrorBody, ValidationErrorBody
 from ..models.base import ID_MAX
@@ -31,6 +38,9 @@ ITEM = f"/<int(max={ID_MAX}):item_id>"
 
 
 @items.post("")
+{%- if cookiecutter.auth == 'jwt' %}
+@require_scopes("items:write")
+{%- endif %}
 @validate_request(ItemIn)
 @validate_response(ItemOut, 201)
 @document_response(ValidationErrorBody, 400)
@@ -41,11 +51,18 @@ async def create_item(data: ItemIn) -> tuple[ItemOut, int, dict[str, str]]:
     item = Item(**data.model_dump())
     session.add(item)
     await save(session, item.name)  # assigns the id
+{%- if cookiecutter.auth == 'jwt' %}
+    who = current_claims().get("sub")
+    current_app.logger.info("item %d created by %s", item.id, who)
+{%- endif %}
     location = url_for("items.read_item", item_id=item.id)
     return ItemOut.model_validate(item), 201, {"Location": location}
 
 
 @items.get("")
+{%- if cookiecutter.auth == 'jwt' %}
+@require_scopes("items:read")
+{%- endif %}
 @validate_querystring(ItemQuery)
 @validate_response(ItemPage)
 @document_response(ValidationErrorBody, 400)
@@ -67,6 +84,9 @@ async def list_items(query_args: ItemQuery) -> ItemPage:
 
 
 @items.get(ITEM)
+{%- if cookiecutter.auth == 'jwt' %}
+@require_scopes("items:read")
+{%- endif %}
 @validate_response(ItemOut)
 @document_response(ErrorBody, 404)
 async def read_item(item_id: int) -> ItemOut:
@@ -75,6 +95,9 @@ async def read_item(item_id: int) -> ItemOut:
 
 
 @items.patch(ITEM)
+{%- if cookiecutter.auth == 'jwt' %}
+@require_scopes("items:write")
+{%- endif %}
 @validate_request(ItemUpdate)
 @validate_response(ItemOut)
 @document_response(ValidationErrorBody, 400)
@@ -91,6 +114,9 @@ async def update_item(item_id: int, data: ItemUpdate) -> ItemOut:
 
 
 @items.delete(ITEM)
+{%- if cookiecutter.auth == 'jwt' %}
+@require_scopes("items:write")
+{%- endif %}
 @document_response(NoContent, 204)
 @document_response(ErrorBody, 404)
 async def delete_item(item_id: int) -> tuple[str, int]:

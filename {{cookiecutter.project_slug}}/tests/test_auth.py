@@ -1,0 +1,464 @@
+"""Bearer tokens (core/auth.py): which endpoints need one, the refusals and
+their challenges, hostile tokens, scopes, claims, the OpenAPI document and the
+settings the service refuses to start without.
+
+The tests that need no token send none: they use the `anonymous` client, or
+one for an app of their own (tokens.without_token)."""
+
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import pytest
+from asgi_calls import call, response_of, websocket_scope
+from quart import Blueprint, Quart, websocket
+from quart.typing import TestClientProtocol as Client
+from tokens import (
+    AUDIENCE,
+    EC_KEY,
+    ISSUER,
+    KEY,
+    OTHER_KEY,
+    JWKSServer,
+    b64,
+    bearer,
+    claims,
+    forge,
+    mint,
+    signed,
+    signed_with_public_pem,
+    without_token,
+)
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.auth import (
+    MAX_TOKEN_LENGTH,
+    current_claims,
+    granted_scopes,
+    public,
+    reason,
+    require_scopes,
+)
+from {{ cookiecutter.project_slug }}.core.settings import (
+    ENV_PREFIX,
+    SettingsError,
+)
+from {{ cookiecutter.project_slug }}.views import blueprints
+
+REALM = 'Bearer realm="{{ cookiecutter.project_slug }}"'
+INVALID = f'{REALM}, error="invalid_token", error_description='
+
+
+async def assert_refused(response: Any, status: int, challenge: str) -> str:
+    """A JSON error in the service's shape, with this WWW-Authenticate (its
+    start, for an invalid token); returns the message."""
+    assert response.status_code == status
+    body = await response.get_json()
+    assert body.keys() == {"error", "status", "message"}
+    assert body["status"] == status
+    header = response.headers["WWW-Authenticate"]
+    assert header.startswith(challenge)
+    if challenge == INVALID:
+        assert header == f'{INVALID}"{body["message"]}"'
+    message: str = body["message"]
+    return message
+
+
+# Endpoints that exist only in these tests.
+guarded = Blueprint("guarded", __name__)
+
+
+@guarded.get("/reports")
+@require_scopes("reports:read")
+async def reports() -> dict[str, Any]:
+    return dict(current_claims())
+
+
+@guarded.post("/reports")
+@require_scopes("reports:read", "reports:write")
+async def write_report() -> dict[str, Any]:
+    return {}
+
+
+@guarded.get("/open")
+@public
+async def open_report() -> dict[str, Any]:
+    return {}
+
+
+@guarded.websocket("/ws")
+async def feed() -> None:
+    await websocket.send(current_claims()["sub"])
+
+
+@pytest.fixture
+async def guarded_app() -> AsyncIterator[Quart]:
+    app = create_app(blueprints=[*blueprints, guarded])
+    async with app.test_app():
+        yield app
+
+
+PUBLIC_PATHS = [
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/docs/assets/swagger-ui-bundle.js",
+    "/docs/assets/swagger-ui.css",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PATHS)
+async def test_the_probes_and_the_api_document_need_no_token(
+    anonymous: Client, path: str
+) -> None:
+    response = await anonymous.get(path)
+
+    assert response.status_code == 200
+    assert "WWW-Authenticate" not in response.headers
+
+
+async def test_every_other_endpoint_needs_a_token(
+    app: Quart, anonymous: Client
+) -> None:
+    paths = [
+        re.sub("<[^>]+>", "1", rule.rule)  # /items/1
+        for rule in app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and rule.rule not in PUBLIC_PATHS
+    ]
+    paths.remove("/docs/assets/1")  # its two files are public
+
+    assert "/" in paths
+    for path in paths:
+        response = await anonymous.get(path)
+        assert response.status_code == 401, path
+
+
+async def test_a_request_without_a_token_is_a_json_401_with_a_challenge(
+    anonymous: Client,
+) -> None:
+    response = await anonymous.get("/")
+
+    message = await assert_refused(response, 401, REALM)
+    assert response.headers["WWW-Authenticate"] == REALM  # no error code
+    assert "Bearer" in message
+
+
+NOT_BEARER = {
+    "empty": "",
+    "basic": "Basic dXNlcjpwYXNzd29yZA==",
+    "token-alone": "token",
+    "jwt-without-scheme": mint(),
+}
+
+
+@pytest.mark.parametrize("authorization", NOT_BEARER.values(), ids=NOT_BEARER)
+async def test_another_scheme_is_a_401_without_an_error_code(
+    anonymous: Client, authorization: str
+) -> None:
+    response = await anonymous.get("/", headers={"Authorization": authorization})
+
+    await assert_refused(response, 401, REALM)
+    assert response.headers["WWW-Authenticate"] == REALM
+
+
+async def test_a_valid_token_is_served(anonymous: Client) -> None:
+    response = await anonymous.get("/", headers=bearer(mint()))
+
+    assert response.status_code == 200
+    assert await response.get_json() == {}
+
+
+async def test_the_scheme_is_case_insensitive(anonymous: Client) -> None:
+    response = await anonymous.get("/", headers={"Authorization": f"bearer {mint()}"})
+
+    assert response.status_code == 200
+
+
+async def test_an_unknown_path_stays_a_json_404_and_a_wrong_method_a_405(
+    anonymous: Client,
+) -> None:
+    missing = await anonymous.get("/no/such/page")
+    wrong = await anonymous.delete("/")
+
+    assert (missing.status_code, wrong.status_code) == (404, 405)
+    assert (await missing.get_json())["status"] == 404
+    assert (await wrong.get_json())["status"] == 405
+    assert "WWW-Authenticate" not in missing.headers
+
+
+async def test_options_needs_no_token(anonymous: Client) -> None:
+    response = await anonymous.options("/")
+
+    assert response.status_code == 204
+
+
+VALID = mint()
+HEADER, PAYLOAD, SIGNATURE = VALID.split(".")
+ADMIN_PAYLOAD = b64(json.dumps(claims(sub="admin")).encode())
+NOW = int(time.time())
+HOSTILE = {
+    "alg-none": forge({"alg": "none", "kid": KEY.kid}, claims(), b""),
+    "alg-none-signed": forge({"alg": "none", "kid": KEY.kid}, claims()),
+    "hs256-with-the-public-pem": signed_with_public_pem(),
+    "another-key-type": mint(EC_KEY, headers={"kid": KEY.kid}),
+    "expired": mint(exp=NOW - 3600),
+    "not-yet-valid": mint(nbf=NOW + 3600),
+    "issued-in-the-future": mint(iat=NOW + 3600),
+    "wrong-issuer": mint(iss="https://other-issuer.test"),
+    "issuer-a-substring": mint(iss=ISSUER[:-3]),  # PyJWT 2.10.0 took it
+    "wrong-audience": mint(aud="another-service"),
+    "unknown-kid": mint(OTHER_KEY),
+    "kid-not-a-string": forge({"alg": "RS256", "kid": 7}, claims()),
+    "tampered-payload": f"{HEADER}.{ADMIN_PAYLOAD}.{SIGNATURE}",
+    "truncated-signature": VALID[:-8],
+    "two-parts": f"{HEADER}.{PAYLOAD}",
+    "non-base64-part": f"{HEADER}.{PAYLOAD}!.{SIGNATURE}",
+    "not-json": "abc.def.ghi",
+    "header-not-an-object": forge(["RS256"], claims()),
+    "payload-not-an-object": signed(["admin"]),
+    "16-kb": mint(padding="x" * 16 * 1024),
+    "bearer-doubled": f"Bearer {VALID}",
+    "empty-token": "",
+    "missing-exp": mint(exp=None),
+    "missing-iss": mint(iss=None),
+    "missing-aud": mint(aud=None),
+    "exp-not-a-number": signed(claims(exp="tomorrow")),
+    "issuer-a-list": signed(claims(iss=[ISSUER])),
+    "audience-a-number": signed(claims(aud=7)),
+}
+
+
+@pytest.fixture(params=["public-key", "jwks"])
+async def verifying(
+    request: pytest.FixtureRequest, jwks: JWKSServer
+) -> AsyncIterator[Client]:
+    """A client for an app whose key comes from each source."""
+    overrides: dict[str, Any] = {}
+    if request.param == "jwks":
+        overrides = {"JWT_PUBLIC_KEY": None, "JWT_JWKS_URL": jwks.url}
+    app = create_app(**overrides)
+    async with app.test_app():
+        yield without_token(app)
+
+
+@pytest.mark.parametrize("token", HOSTILE.values(), ids=HOSTILE)
+async def test_a_hostile_token_is_a_json_401(verifying: Client, token: str) -> None:
+    response = await verifying.get("/", headers={"Authorization": f"Bearer {token}"})
+
+    await assert_refused(response, 401, INVALID)
+
+
+@pytest.mark.parametrize(
+    ("token", "why"),
+    [
+        (mint(exp=NOW - 3600), "the token has expired"),
+        (mint(aud="another-service"), "the token is for another audience (aud)"),
+        (mint(iss=None), "the token has no iss claim"),
+        (signed_with_public_pem(), "the token's algorithm is not accepted"),
+        ("x" * (MAX_TOKEN_LENGTH + 1), "the token is too long"),
+        ("abc def", "the token is malformed"),
+        ("", "the Authorization header holds no token"),
+    ],
+    ids=["expired", "audience", "issuer", "algorithm", "too-long", "space", "empty"],
+)
+async def test_the_challenge_says_why_the_token_is_refused(
+    anonymous: Client, token: str, why: str
+) -> None:
+    response = await anonymous.get("/", headers={"Authorization": f"Bearer {token}"})
+
+    assert await assert_refused(response, 401, INVALID) == why
+
+
+def test_an_error_pyjwt_may_add_later_is_described_without_its_words() -> None:
+    assert reason(jwt.InvalidTokenError('header "x"')) == "the token is invalid"
+
+
+async def test_the_clock_skew_allowed_is_jwt_leeway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = mint(exp=int(time.time()) - 10)
+    lenient = create_app()  # 30 seconds
+    monkeypatch.setenv(f"{ENV_PREFIX}_JWT_LEEWAY", "0")
+    strict = create_app()
+
+    for app, status in ((lenient, 200), (strict, 401)):
+        response = await without_token(app).get("/", headers=bearer(token))
+        assert response.status_code == status
+
+
+async def test_an_audience_list_naming_the_service_is_accepted(
+    anonymous: Client,
+) -> None:
+    token = mint(aud=["another-service", AUDIENCE])
+
+    response = await anonymous.get("/", headers=bearer(token))
+
+    assert response.status_code == 200
+
+
+async def test_a_route_answers_with_the_scope_it_declares(guarded_app: Quart) -> None:
+    token = mint(scope="reports:read", sub="alice")
+
+    response = await without_token(guarded_app).get("/reports", headers=bearer(token))
+
+    assert response.status_code == 200
+    assert (await response.get_json())["sub"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("method", "scope", "needed"),
+    [
+        ("GET", "", "reports:read"),
+        ("GET", "reports:write", "reports:read"),
+        ("POST", "reports:read", "reports:read reports:write"),
+    ],
+    ids=["no-scope", "another-scope", "one-of-two"],
+)
+async def test_a_token_without_the_routes_scopes_is_a_json_403(
+    guarded_app: Quart, method: str, scope: str, needed: str
+) -> None:
+    client = without_token(guarded_app)
+    send = client.post if method == "POST" else client.get
+
+    response = await send("/reports", headers=bearer(mint(scope=scope)))
+
+    message = await assert_refused(response, 403, REALM)
+    assert response.headers["WWW-Authenticate"] == (
+        f'{REALM}, error="insufficient_scope",'
+        f' error_description="{message}", scope="{needed}"'
+    )
+    assert (await response.get_json())["error"] == "Forbidden"
+
+
+@pytest.mark.parametrize(
+    ("token_claims", "granted"),
+    [
+        ({"scope": "a:read  b:write "}, {"a:read", "b:write"}),
+        ({"scp": ["a:read", 7]}, {"a:read"}),
+        ({"scp": "a:read b:write"}, {"a:read", "b:write"}),
+        ({"scope": "a:read", "scp": ["b:write"]}, {"a:read", "b:write"}),
+        ({"scope": ["a:read"]}, {"a:read"}),
+        ({"scope": 7}, set()),
+        ({}, set()),
+    ],
+    ids=["scope", "scp-list", "scp-string", "both", "scope-list", "number", "none"],
+)
+def test_the_scopes_a_token_grants(
+    token_claims: dict[str, Any], granted: set[str]
+) -> None:
+    assert granted_scopes(token_claims) == granted
+
+
+async def test_a_public_route_has_no_claims(guarded_app: Quart) -> None:
+    response = await without_token(guarded_app).get("/open")
+
+    assert response.status_code == 200
+    async with guarded_app.test_request_context("/open"):
+        with pytest.raises(RuntimeError, match="public"):
+            current_claims()
+
+
+async def test_a_websocket_needs_a_token_too(guarded_app: Quart) -> None:
+    refused = await call(
+        guarded_app, websocket_scope(path="/ws", headers=[(b"authorization", b"")])
+    )
+    accepted = await call(
+        guarded_app,
+        websocket_scope(
+            path="/ws", headers=[(b"authorization", b"Bearer " + mint().encode())]
+        ),
+    )
+
+    status, headers, body = response_of(refused)
+    assert (status, body["status"]) == (401, 401)
+    assert headers[b"www-authenticate"] == REALM.encode()
+    assert [m.get("text") for m in accepted if m["type"] == "websocket.send"] == [
+        "test-client"
+    ]
+{%- if cookiecutter.database != 'none' %}
+
+
+async def test_the_items_need_items_read_to_read_and_items_write_to_change(
+    anonymous: Client,
+) -> None:
+    reader = bearer(mint(scope="items:read"))
+
+    listed = await anonymous.get("/items", headers=reader)
+    created = await anonymous.post("/items", json={"name": "x"}, headers=reader)
+
+    assert listed.status_code == 200
+    await assert_refused(created, 403, f'{REALM}, error="insufficient_scope"')
+    assert created.headers["WWW-Authenticate"].endswith('scope="items:write"')
+
+
+async def test_creating_an_item_logs_who_did(
+    anonymous: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    writer = bearer(mint(scope="items:write", sub="alice"))
+
+    response = await anonymous.post("/items", json={"name": "x"}, headers=writer)
+
+    item = await response.get_json()
+    assert f"item {item['id']} created by alice" in caplog.messages
+{%- else %}
+
+
+async def test_the_home_view_logs_who_called(
+    anonymous: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    response = await anonymous.get("/", headers=bearer(mint(sub="alice")))
+
+    assert await response.get_json() == {}
+    assert "called by alice" in caplog.messages
+{%- endif %}
+
+
+async def test_the_document_declares_the_bearer_scheme_and_each_routes_needs(
+    client: Client,
+) -> None:
+    document = await (await client.get("/openapi.json")).get_json()
+
+    assert document["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    assert document["security"] == [{"bearer": []}]
+    paths = document["paths"]
+    assert paths["/healthz"]["get"]["security"] == []
+    assert paths["/readyz"]["get"]["security"] == []
+    assert "security" not in paths["/"]["get"]  # a token, any scope
+{%- if cookiecutter.database != 'none' %}
+    read, write = [{"bearer": ["items:read"]}], [{"bearer": ["items:write"]}]
+    assert paths["/items"]["get"]["security"] == read
+    assert paths["/items"]["post"]["security"] == write
+    assert paths["/items/{item_id}"]["get"]["security"] == read
+    assert paths["/items/{item_id}"]["patch"]["security"] == write
+    assert paths["/items/{item_id}"]["delete"]["security"] == write
+{%- endif %}
+
+
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        (["JWT_PUBLIC_KEY"], "need JWT_PUBLIC_KEY or JWT_JWKS_URL:"),
+        (["JWT_ISSUER"], "need JWT_ISSUER:"),
+        (["JWT_AUDIENCE"], "need JWT_AUDIENCE:"),
+        (
+            ["JWT_PUBLIC_KEY", "JWT_ISSUER", "JWT_AUDIENCE"],
+            "need JWT_ISSUER, JWT_AUDIENCE, JWT_PUBLIC_KEY or JWT_JWKS_URL:",
+        ),
+    ],
+    ids=["key", "issuer", "audience", "all"],
+)
+def test_the_service_refuses_to_start_without_its_settings(
+    unset: list[str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        create_app(**dict.fromkeys(unset))

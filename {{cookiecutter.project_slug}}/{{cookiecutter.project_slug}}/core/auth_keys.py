@@ -1,0 +1,264 @@
+"""The keys that verify bearer tokens (auth.py): one of two sources.
+
+- JWT_PUBLIC_KEY: a PEM public key, or the path of a PEM file, read when the
+  app is built. It is used with those of JWT_ALGORITHMS that fit it (an RSA
+  key with RS256 and PS256, a P-256 key with ES256 ...); a key that fits none,
+  or is not a public key, stops create_app.
+- JWT_JWKS_URL: the token issuer's JSON Web Key Set, fetched with a
+  short-lived httpx client of its own (async: never blocking the event loop;
+  never the service's outgoing client, which may carry a token) when serving
+  starts, which waits for it (CLIENT_CONNECT_TIMEOUT and CLIENT_READ_TIMEOUT
+  bound the wait). Keys are picked by the token's `kid`; only signing keys
+  with a `kid`, for one of JWT_ALGORITHMS, are kept.
+  The set is kept JWT_JWKS_CACHE_SECONDS, then fetched again in the
+  background while the keys held stay in use. A token naming a `kid` the set
+  lacks (the issuer rotated its key) makes the request wait for a fetch, at
+  most one every JWT_JWKS_REFETCH_SECONDS, so unknown kids cannot flood the
+  issuer; concurrent requests wait for the same fetch.
+
+When the set cannot be fetched (the issuer is down, answers an error or no
+usable key), the failure is logged and the keys held so far stay in use: an
+issuer outage does not take the service down. Until a first fetch succeeds,
+every token gets a 401 and /readyz answers 503 for the `jwks` check, each
+poll trying again (as often as the refetch limit allows).
+
+Setting both sources is refused: which one verifies would be a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from quart import Quart
+
+from .lifecycle import add_readiness_check
+from .settings import SettingsError
+
+if TYPE_CHECKING:  # pragma: no cover - PyJWT 2.10 defines it for type checkers only
+    from jwt.algorithms import AllowedPublicKeys
+
+PEM_MARKER = "-----BEGIN"
+# The keys PyJWT verifies with, and the curve of each ECDSA algorithm.
+PUBLIC_KEY_TYPES = (
+    rsa.RSAPublicKey,
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PublicKey,
+)
+EC_CURVES = {
+    "ES256": "secp256r1",
+    "ES256K": "secp256k1",
+    "ES384": "secp384r1",
+    "ES512": "secp521r1",
+}
+
+
+class UnknownKeyError(jwt.InvalidTokenError):
+    """The token names no key (`kid`) the service holds."""
+
+
+class KeySource(Protocol):
+    """Where auth.py gets the key that verifies a token."""
+
+    algorithms: list[str]
+
+    async def key_for(self, header: Mapping[str, Any]) -> AllowedPublicKeys | jwt.PyJWK:
+        """The key for a token with this (unverified) header."""
+        ...  # pragma: no cover - a protocol
+
+
+class PublicKey:
+    """JWT_PUBLIC_KEY: one key, whatever the token's header says."""
+
+    def __init__(self, setting: str, accepted: list[str]) -> None:
+        pem = setting if PEM_MARKER in setting else read_pem_file(setting)
+        try:
+            key = load_pem_public_key(pem.encode())
+        except (ValueError, UnsupportedAlgorithm):
+            raise SettingsError(
+                "setting JWT_PUBLIC_KEY is not a PEM public key (-----BEGIN PUBLIC"
+                " KEY-----): give the public half of the issuer's key pair"
+            ) from None
+        self.algorithms = [name for name in accepted if fits(name, key)]
+        # (A key that fits an algorithm is one of PUBLIC_KEY_TYPES.)
+        if not self.algorithms or not isinstance(key, PUBLIC_KEY_TYPES):
+            raise SettingsError(
+                f"setting JWT_PUBLIC_KEY is a {type(key).__name__}, which none of"
+                f" JWT_ALGORITHMS {accepted} verifies"
+            )
+        self.key: AllowedPublicKeys = key
+
+    async def key_for(self, header: Mapping[str, Any]) -> AllowedPublicKeys:
+        return self.key
+
+
+def read_pem_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        message = f"setting JWT_PUBLIC_KEY: cannot read the PEM file {path}: {error}"
+        raise SettingsError(message) from None
+
+
+def fits(algorithm: str, key: object) -> bool:
+    """Whether `key` verifies `algorithm`: its family, and for ECDSA its
+    curve (checked here: PyJWT 2.10 would try, and fail with a TypeError)."""
+    if algorithm.startswith(("RS", "PS")):
+        return isinstance(key, rsa.RSAPublicKey)
+    if algorithm.startswith("ES"):
+        return (
+            isinstance(key, ec.EllipticCurvePublicKey)
+            and key.curve.name == EC_CURVES[algorithm]
+        )
+    return isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+
+
+class KeySetUnavailableError(RuntimeError):
+    """No key set has been fetched yet (for /readyz)."""
+
+
+class JWKSKeys:
+    """JWT_JWKS_URL: the issuer's key set, fetched and cached as the module
+    docstring says."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        logger: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url: str = config["JWT_JWKS_URL"]
+        try:
+            host = httpx.URL(self.url).host
+        except httpx.InvalidURL:
+            host = ""
+        if not host:
+            raise SettingsError(f"setting JWT_JWKS_URL = {self.url!r} is not a URL")
+        self.algorithms: list[str] = config["JWT_ALGORITHMS"]
+        self.cache_seconds: float = config["JWT_JWKS_CACHE_SECONDS"]
+        self.refetch_seconds: float = config["JWT_JWKS_REFETCH_SECONDS"]
+        self.timeout = httpx.Timeout(
+            config["CLIENT_READ_TIMEOUT"], connect=config["CLIENT_CONNECT_TIMEOUT"]
+        )
+        self.logger = logger
+        self.clock = clock
+        self.keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at: float | None = None  # the last fetch that succeeded
+        self.tried_at: float | None = None  # the last fetch begun
+        self.error = "not fetched yet"
+        self.fetching: asyncio.Task[None] | None = None
+
+    async def key_for(self, header: Mapping[str, Any]) -> jwt.PyJWK:
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise UnknownKeyError("the token names no key (kid)")
+        if kid not in self.keys:
+            await self.refresh()  # the issuer may have rotated its key
+        elif self.stale():
+            self.start_fetch()  # in the background: the keys held serve meanwhile
+        try:
+            return self.keys[kid]
+        except KeyError:
+            raise UnknownKeyError("the token's key (kid) is unknown") from None
+
+    def stale(self) -> bool:
+        return (
+            self.fetched_at is None
+            or self.clock() - self.fetched_at >= self.cache_seconds
+        )
+
+    def start_fetch(self) -> asyncio.Task[None] | None:
+        """The fetch under way, or a new one unless the last one began under
+        JWT_JWKS_REFETCH_SECONDS ago (then None)."""
+        if self.fetching is None and (
+            self.tried_at is None
+            or self.clock() - self.tried_at >= self.refetch_seconds
+        ):
+            self.tried_at = self.clock()
+            self.fetching = asyncio.create_task(self.fetch())
+        return self.fetching
+
+    async def refresh(self) -> None:
+        """Wait for a fetch (see start_fetch). Shielded: a request that is
+        cancelled does not cancel the fetch other requests wait for."""
+        fetching = self.start_fetch()
+        if fetching is not None:
+            await asyncio.shield(fetching)
+
+    async def fetch(self) -> None:
+        """Fetch the set; on failure log why and keep the keys held."""
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.get(
+                    self.url, headers={"Accept": "application/json"}
+                )
+            response.raise_for_status()
+            keys = signing_keys(response.json(), self.algorithms)
+        except Exception as error:  # network, HTTP status, a body PyJWT refuses
+            self.error = f"{type(error).__name__}: {error}"
+            self.logger.warning(
+                "JWKS %s unavailable (%s); keeping the %d keys held",
+                self.url,
+                self.error,
+                len(self.keys),
+            )
+        else:
+            self.keys, self.fetched_at, self.error = keys, self.clock(), ""
+        finally:
+            self.fetching = None
+
+    async def check(self) -> None:
+        """/readyz: ready once a key set is held; until then each poll tries."""
+        if not self.keys:
+            await self.refresh()
+        if not self.keys:
+            raise KeySetUnavailableError(f"no keys from JWT_JWKS_URL: {self.error}")
+
+    async def stop(self) -> None:
+        if self.fetching is not None:
+            self.fetching.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.fetching
+
+
+def signing_keys(document: Any, algorithms: list[str]) -> dict[str, jwt.PyJWK]:
+    """The keys of a JWKS document that can verify tokens here, by kid."""
+    if not isinstance(document, dict):
+        raise ValueError("the key set is not a JSON object")
+    keys = {
+        key.key_id: key
+        for key in jwt.PyJWKSet.from_dict(document).keys
+        if isinstance(key.key_id, str)
+        and key.public_key_use in ("sig", None)
+        and key.algorithm_name in algorithms
+    }
+    if not keys:
+        raise ValueError(f"the key set has no signing key with a kid for {algorithms}")
+    return keys
+
+
+def init_keys(app: Quart) -> KeySource:
+    """The key source the settings name; a JWKS is fetched while serving."""
+    config = app.config
+    if config["JWT_PUBLIC_KEY"] is not None and config["JWT_JWKS_URL"] is not None:
+        raise SettingsError(
+            "settings JWT_PUBLIC_KEY and JWT_JWKS_URL are both set: set one"
+        )
+    if config["JWT_PUBLIC_KEY"] is not None:
+        return PublicKey(config["JWT_PUBLIC_KEY"], config["JWT_ALGORITHMS"])
+    keys = JWKSKeys(config, app.logger)
+    app.before_serving(keys.refresh)
+    app.after_serving(keys.stop)
+    add_readiness_check(app, "jwks", keys.check)
+    return keys
