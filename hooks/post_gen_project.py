@@ -45,6 +45,7 @@ AUTH_JWT = (
     "{slug}/core/client_credentials.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
+    "tests/test_auth_tokens.py",
     "tests/test_client_credentials.py",
     "tests/tokens.py",
 )

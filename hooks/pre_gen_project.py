@@ -66,7 +66,7 @@ RESERVED_NAMES = frozenset(
         *("nodeenv", "platformdirs", "pre_commit", "pyproject_api"),
         *("python_discovery", "requests", "rich", "shellingham", "slugify", "smmap"),
         *("text_unidecode", "tomli_w", "tox", "tox_uv", "tox_uv_meta", "typer"),
-        *("tzdata", "urllib3", "uv", "virtualenv"),
+        *("tzdata", "urllib3", "uv", "virtualenv", "wheel"),
         # names the baked layout uses, or that its .gitignore ignores
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),

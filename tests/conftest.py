@@ -20,7 +20,7 @@ from cookiecutter.main import cookiecutter
 
 from containers import Unavailable, podman_env, podman_missing
 from contexts import CONTEXTS, SLUGS, option_requirements
-from helpers import TEMPLATE_DIR, Bake, Venv, check, python_or_skip
+from helpers import TEMPLATE_DIR, UV, Bake, Venv, check, python_or_skip
 from images import ImageBuilds
 from pods import Pod
 from tox_runs import Skipped, ToxResult, ToxRun
@@ -101,6 +101,11 @@ def project(pristine: Bake, context: str) -> Path:
     return pristine(context)
 
 
+def uv_install(venv: Path) -> list[str | Path]:
+    """The start of a command that installs into `venv` with uv."""
+    return [UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python"]
+
+
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
     """venv(python) -> a virtualenv on that Python with the baked projects'
@@ -111,11 +116,16 @@ def venv(tmp_path_factory: pytest.TempPathFactory, bake: Bake) -> Venv:
         if python not in made:
             interpreter = python_or_skip(python)
             path = tmp_path_factory.mktemp(f"venv-py{python}")
-            check([interpreter, "-m", "venv", path], cwd=path)
+            # uv makes it (with pip, as venv would) and installs into it in a
+            # few seconds where pip takes half a minute: the user path
+            # (test_user_path.py, make demo) is where pip runs as users run it.
+            check(
+                [UV, "venv", "--quiet", "--seed", "--python", interpreter, path], path
+            )
             check(
                 [
-                    path / "bin" / "python",
-                    *("-m", "pip", "install", "--quiet", "--editable"),
+                    *uv_install(path),
+                    "--editable",
                     f"{bake('default')}[dev]",
                     # what the other choices bring (servers, database drivers)
                     *option_requirements(bake),
@@ -140,8 +150,8 @@ def installed(bake: Bake, venv: Venv) -> Callable[[str, str], Path]:
         if (context, python) not in done:
             check(
                 [
-                    path / "bin" / "python",
-                    *("-m", "pip", "install", "--quiet", "--no-deps"),
+                    *uv_install(path),
+                    "--no-deps",
                     *("--no-build-isolation", "--editable", bake(context)),
                 ],
                 cwd=bake(context),
@@ -174,11 +184,29 @@ def pytest_collection_modifyitems(
         return item.get_closest_marker("container") is not None
 
     items.sort(key=is_container)  # stable: the order is kept otherwise
-    needed = {name for item in items for name in getattr(item, "fixturenames", ())}
+    config.stash[NEEDED] = {
+        name for item in items for name in getattr(item, "fixturenames", ())
+    }
+
+
+# What the collected tests need, for the background work to start.
+NEEDED = pytest.StashKey[set[str]]()
+# The bakes' own suites, which test_baked_project.py runs two at a time, keep
+# both cores busy: the background work starts with the first test after them.
+BUSY_MODULES = {"test_baked_project.py"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.path.name in BUSY_MODULES:
+        return
+    needed = item.config.stash.get(NEEDED, set())
+    if not needed:
+        return
     if needed & {"container_image", "kube_pod"}:
-        image_builds(config).start(with_pod="kube_pod" in needed)
+        image_builds(item.config).start(with_pod="kube_pod" in needed)
     if "tox_run" in needed:
-        tox_run_of(config).start()
+        tox_run_of(item.config).start()
+    item.config.stash[NEEDED] = set()  # started once
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -95,13 +95,12 @@ def python_of(context: str) -> str:
     return answer(context, "python_version")
 
 
-# (context, python): each bake is checked on the oldest Python it supports,
-# and the default bake on the newest too (Quart 0.23). Together they run on
-# every Python the template offers.
-CHECK_RUNS = sorted(
-    {(name, python_of(name)) for name in CONTEXTS} | {("default", PYTHONS[-1])}
-)
-assert {python for _, python in CHECK_RUNS} == set(PYTHONS)
+# (context, python): each bake's `make test` on the oldest Python it supports
+# (test_baked_project.py). The default bake's runs under tox instead, on a
+# fresh bake, on the oldest and the newest Python the machine has
+# (test_tox_precommit.py): 3.11 and 3.13 (Quart 0.23).
+CHECK_RUNS = sorted((name, python_of(name)) for name in CONTEXTS if name != "default")
+assert {python for _, python in CHECK_RUNS} | {PYTHONS[0], PYTHONS[-1]} == set(PYTHONS)
 
 
 def option_requirements(bake: Bake) -> list[str]:

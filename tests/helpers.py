@@ -25,6 +25,7 @@ import pytest
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
+UV = Path(sys.executable).with_name("uv")  # from tests/requirements.txt
 
 # The session fixtures' shapes (see conftest.py): a context or a Python version
 # in, a directory out.

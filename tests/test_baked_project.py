@@ -1,23 +1,33 @@
 """Each bake passes its own linters, type checker and tests, through its own
-Makefile, on the oldest Python it supports; the default bake on the newest
-too, so that every Python the template offers runs a bake (3.13 brings Quart
-0.23, older ones Quart 0.22)."""
+Makefile, on the oldest Python it supports (the default bake's tests run
+under tox, on 3.11 and 3.13: test_tox_precommit.py); 3.13 brings Quart 0.23,
+older ones Quart 0.22."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
 
-from contexts import CHECK_RUNS, PYTHONS, SERVER_CONTEXTS, SLUGS, answer, python_of
+from contexts import (
+    AUTH_CONTEXTS,
+    CHECK_RUNS,
+    PYTHONS,
+    SERVER_CONTEXTS,
+    SLUGS,
+    answer,
+    python_of,
+)
 from helpers import (
+    UV,
     Bake,
     Venv,
     check,
@@ -28,9 +38,9 @@ from helpers import (
     run,
     serving,
 )
+from token_dealer import SigningKey
 
 Installed = Callable[[str, str], Path]
-UV = Path(sys.executable).with_name("uv")
 LINT_RUNS = [
     (context, python) for context, python in CHECK_RUNS if python == python_of(context)
 ]
@@ -42,13 +52,43 @@ def make(project: Path, venv: Path, *targets: str) -> str:
     )
 
 
+def selected(request: pytest.FixtureRequest, test: str) -> list[dict[str, Any]]:
+    """The parameters of the runs of `test` this session will run."""
+    return [
+        item.callspec.params
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.originalname == test
+    ]
+
+
+@pytest.fixture(scope="module")
+def made_tests(
+    request: pytest.FixtureRequest, bake: Bake, installed: Installed
+) -> dict[tuple[str, str], Future[str]]:
+    """`make test` of every selected (context, python), two at a time.
+
+    Each is one single-threaded pytest, and the rest of the suite leaves a
+    core idle most of the time: two at once take little longer than one. The
+    shared virtualenvs are installed into first, one at a time.
+    """
+    runs = sorted({(p["context"], p["python"]) for p in selected(request, TESTED)})
+    venvs = {run: installed(*run) for run in runs}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return {
+            run: pool.submit(make, bake(run[0]), venvs[run], "test") for run in runs
+        }
+
+
+TESTED = "test_pytest_with_coverage"
+
+
 @pytest.mark.parametrize(
     ("context", "python"), CHECK_RUNS, ids=[f"{c}-py{p}" for c, p in CHECK_RUNS]
 )
 def test_pytest_with_coverage(
-    bake: Bake, installed: Installed, context: str, python: str
+    made_tests: dict[tuple[str, str], Future[str]], context: str, python: str
 ) -> None:
-    output = make(bake(context), installed(context, python), "test")
+    output = made_tests[context, python].result()
 
     assert f"Python {python}." in output  # pytest's header: the Python asked for
     # The summary line names only passes: no failure, error, skip or warning.
@@ -96,30 +136,58 @@ def test_no_installed_import_name_is_a_valid_slug(venv: Venv, python: str) -> No
     assert takeable == [], f"add {takeable} to RESERVED_NAMES in the pre-gen hook"
 
 
+# Each asgi_server's bake on its oldest Python; hypercorn's is the one with
+# auth=jwt, which adds PyJWT's bound to the default bake's.
 LOWEST_RUNS = [
-    (server, context, PYTHONS[0] if context == "default" else python_of(context))
+    (server, AUTH_CONTEXTS["jwt"] if server == "hypercorn" else context)
     for server, context in SERVER_CONTEXTS.items()
 ]
+assert answer(AUTH_CONTEXTS["jwt"], "asgi_server") == "hypercorn"
+
+
+@pytest.fixture(scope="module")
+def lowest_runs(
+    request: pytest.FixtureRequest,
+    bake: Bake,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Future[None]]:
+    """Every selected run of the test below, two at a time (see made_tests)."""
+    servers = sorted({p["server"] for p in selected(request, LOWEST)})
+    contexts = dict(LOWEST_RUNS)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return {
+            server: pool.submit(
+                check_lowest,
+                bake(contexts[server]),
+                contexts[server],
+                tmp_path_factory.mktemp(f"venv-lowest-{server}"),
+            )
+            for server in servers
+        }
+
+
+LOWEST = "test_lowest_allowed_dependencies_pass_every_check_and_serve"
 
 
 @pytest.mark.parametrize(
-    ("server", "context", "python"),
+    ("server", "context"),
     LOWEST_RUNS,
-    ids=[f"{server}-py{python}" for server, _, python in LOWEST_RUNS],
+    ids=[f"{server}-py{python_of(context)}" for server, context in LOWEST_RUNS],
 )
 def test_lowest_allowed_dependencies_pass_every_check_and_serve(
-    bake: Bake,
-    tmp_path_factory: pytest.TempPathFactory,
-    server: str,
-    context: str,
-    python: str,
+    lowest_runs: dict[str, Future[None]], server: str, context: str
 ) -> None:
     """The lower bounds are true: with the oldest release each bound allows
     (uv's lowest-direct resolution), each asgi_server's bake passes its own
-    tests, lint and type check, and `make serve` answers."""
-    interpreter = python_or_skip(python)
-    project = bake(context)
-    venv = tmp_path_factory.mktemp(f"venv-lowest-{server}")
+    tests and `make serve` answers; the jwt bake's also its lint and type
+    check (ruff's and mypy's bounds are every bake's)."""
+    python_or_skip(python_of(context))
+    lowest_runs[server].result()
+
+
+def check_lowest(project: Path, context: str, venv: Path) -> None:
+    """The checks of the test above, for one bake, in a virtualenv of its own."""
+    interpreter = python_or_skip(python_of(context))
     python_bin = venv / "bin" / "python"
     check([UV, "venv", "--quiet", "--python", interpreter, venv], cwd=venv)
     lowest = ["--resolution", "lowest-direct", "--editable", f"{project}[dev]"]
@@ -133,29 +201,43 @@ def test_lowest_allowed_dependencies_pass_every_check_and_serve(
         name, lowest_version = match.groups()
         assert Version(installed_version(python_bin, name)) == Version(lowest_version)
 
-    make(project, venv, "test", "lint", "typecheck")
+    # ruff and mypy are the same whichever the server: at their lowest, once.
+    checks = ["lint", "typecheck"] if context == AUTH_CONTEXTS["jwt"] else []
+    make(project, venv, "test", *checks)
     if answer(context, "database") == "sqlite":
-        assert_make_migration_writes_a_clean_revision(project, venv)
+        assert_make_migration_writes_a_clean_revision(project, venv, SLUGS[context])
     port = free_port()
+    slug = SLUGS[context]
+    env = {**os.environ}
+    if answer(context, "auth") == "jwt":  # it refuses to start without them
+        env.update(
+            {
+                f"{slug.upper()}_JWT_PUBLIC_KEY": SigningKey().public_pem(),
+                f"{slug.upper()}_JWT_ISSUER": "https://issuer.test",
+                f"{slug.upper()}_JWT_AUDIENCE": slug,
+            }
+        )
     with serving(
         ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"],
         cwd=project,
-        env={**os.environ, "PATH": os.environ["PATH"]},
+        env=env,
         log=venv / "serve.log",
         ready_url=f"http://127.0.0.1:{port}/healthz",
     ):
         assert http(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
 
 
-def assert_make_migration_writes_a_clean_revision(project: Path, venv: Path) -> None:
+def assert_make_migration_writes_a_clean_revision(
+    project: Path, venv: Path, slug: str
+) -> None:
     """`make migration` with the oldest Alembic allowed: the revision it writes
     (none of the models changed: an empty one) goes through alembic.ini's
     post-write hooks (the `module` runner, new in Alembic 1.16.3) and passes
     ruff. On a database of its own; the revision is removed afterwards."""
-    versions = project / SLUGS["default"] / "migrations" / "versions"
+    versions = project / slug / "migrations" / "versions"
     before = set(versions.glob("*.py"))
     url = f"sqlite+aiosqlite:///{venv / 'migration-check.sqlite3'}"
-    env = {**os.environ, f"{SLUGS['default'].upper()}_DATABASE_URL": url}
+    env = {**os.environ, f"{slug.upper()}_DATABASE_URL": url}
     try:
         for target in ("migrate", "migration"):
             args = ["make", target, f"VENV={venv}", "MSG=nothing changed"]

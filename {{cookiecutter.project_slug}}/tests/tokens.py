@@ -31,6 +31,25 @@ AUDIENCE = "{{ cookiecutter.project_slug }}"
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
+REALM = 'Bearer realm="{{ cookiecutter.project_slug }}"'
+INVALID = f'{REALM}, error="invalid_token", error_description='
+
+
+async def assert_refused(response: Any, status: int, challenge: str) -> str:
+    """A JSON error in the service's shape, with this WWW-Authenticate (its
+    start, for an invalid token); returns the message."""
+    assert response.status_code == status
+    body = await response.get_json()
+    assert body.keys() == {"error", "status", "message"}
+    assert body["status"] == status
+    header = response.headers["WWW-Authenticate"]
+    assert header.startswith(challenge)
+    if challenge == INVALID:
+        assert header == f'{INVALID}"{body["message"]}"'
+    message: str = body["message"]
+    return message
+
+
 @dataclass(frozen=True)
 class KeyPair:
     """A signing key, named by its `kid`, and how it signs."""
