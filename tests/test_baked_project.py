@@ -61,34 +61,46 @@ def selected(request: pytest.FixtureRequest, test: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def made_tests(
-    request: pytest.FixtureRequest, bake: Bake, installed: Installed
-) -> dict[tuple[str, str], Future[str]]:
-    """`make test` of every selected (context, python), two at a time.
+# A make run: its targets, the context and the Python.
+Job = tuple[str, str, str]
 
-    Each is one single-threaded pytest, and the rest of the suite leaves a
+
+@pytest.fixture(scope="module")
+def made(
+    request: pytest.FixtureRequest, bake: Bake, installed: Installed
+) -> dict[Job, Future[str]]:
+    """`make test`, and `make lint typecheck`, of every selected (context,
+    python), two at a time, the tests first (the longest).
+
+    Each is one single-threaded process, and the rest of the suite leaves a
     core idle most of the time: two at once take little longer than one. The
     shared virtualenvs are installed into first, one at a time.
     """
-    runs = sorted({(p["context"], p["python"]) for p in selected(request, TESTED)})
-    venvs = {run: installed(*run) for run in runs}
+    jobs = [("test", p["context"], p["python"]) for p in selected(request, TESTED)]
+    jobs += [
+        ("lint typecheck", p["context"], p["python"]) for p in selected(request, LINTED)
+    ]
+    venvs = {
+        (context, python): installed(context, python) for _, context, python in jobs
+    }
     with ThreadPoolExecutor(max_workers=2) as pool:
         return {
-            run: pool.submit(make, bake(run[0]), venvs[run], "test") for run in runs
+            job: pool.submit(make, bake(job[1]), venvs[job[1:]], *job[0].split())
+            for job in jobs
         }
 
 
 TESTED = "test_pytest_with_coverage"
+LINTED = "test_ruff_and_mypy_strict"
 
 
 @pytest.mark.parametrize(
     ("context", "python"), CHECK_RUNS, ids=[f"{c}-py{p}" for c, p in CHECK_RUNS]
 )
 def test_pytest_with_coverage(
-    made_tests: dict[tuple[str, str], Future[str]], context: str, python: str
+    made: dict[Job, Future[str]], context: str, python: str
 ) -> None:
-    output = made_tests[context, python].result()
+    output = made["test", context, python].result()
 
     assert f"Python {python}." in output  # pytest's header: the Python asked for
     # The summary line names only passes: no failure, error, skip or warning.
@@ -110,9 +122,9 @@ def test_each_python_gets_the_quart_it_supports(venv: Venv, python: str) -> None
     ("context", "python"), LINT_RUNS, ids=[f"{c}-py{p}" for c, p in LINT_RUNS]
 )
 def test_ruff_and_mypy_strict(
-    bake: Bake, installed: Installed, context: str, python: str
+    made: dict[Job, Future[str]], context: str, python: str
 ) -> None:
-    output = make(bake(context), installed(context, python), "lint", "typecheck")
+    output = made["lint typecheck", context, python].result()
 
     assert "All checks passed!" in output
     assert "already formatted" in output
@@ -151,7 +163,7 @@ def lowest_runs(
     bake: Bake,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Future[None]]:
-    """Every selected run of the test below, two at a time (see made_tests)."""
+    """Every selected run of the test below, two at a time (see `made`)."""
     servers = sorted({p["server"] for p in selected(request, LOWEST)})
     contexts = dict(LOWEST_RUNS)
     with ThreadPoolExecutor(max_workers=2) as pool:
