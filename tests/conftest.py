@@ -270,7 +270,7 @@ def kube_pod(pytestconfig: pytest.Config, container_image: str) -> Pod:
 
 
 # tox on a fresh bake (tox_runs.py) takes a minute: it runs in the background
-# from the end of collection, when a test asks for its result.
+# (see pytest_runtest_setup), when a test asks for its result.
 TOX_RUN = pytest.StashKey[ToxRun]()
 
 

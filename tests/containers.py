@@ -10,8 +10,8 @@ and a pip.conf naming it, so that pip in the build reaches PyPI. The
 service's Dockerfile never learns of either.
 
 Making the stand-in and building the images take minutes, mostly network and
-disk: `images.ImageBuilds` does it in a background thread from the start of
-the session (conftest.py), and the container tests, which run last, wait for
+disk: `images.ImageBuilds` does it in a background thread once the bakes'
+own runs are done (conftest.py), and the container tests, which run last, wait for
 it.
 """
 

@@ -1,8 +1,8 @@
 """tox and pre-commit on fresh bakes, as a developer runs them.
 
 tox runs the bake's own tox.ini on the oldest and newest Python the machine
-has, then lint and typecheck (in the background from the start of the
-session: tox_runs.py). pre-commit runs the bake's hooks over every file of
+has, then lint and typecheck (in the background once the bakes' own runs
+are done: tox_runs.py). pre-commit runs the bake's hooks over every file of
 a fresh git repository: they pass as baked, and catch a lint error, a type
 error and a conflict marker once they are staged."""
 

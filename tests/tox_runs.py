@@ -1,5 +1,5 @@
-"""tox on a fresh default bake, in a background thread from the start of the
-session (conftest.py starts it when a test asks for `tox_run`): the bake's
+"""tox on a fresh default bake, in a background thread once the bakes' own
+runs are done (conftest.py starts it when a test asks for `tox_run`): the bake's
 own tox.ini, on the oldest and newest Python the machine has, then lint and
 typecheck. It takes about a minute, mostly the bake's tests and mypy, which
 the rest of the suite would otherwise wait for."""
