@@ -208,13 +208,8 @@ def test_make_update_takes_the_template_change_and_keeps_local_edits(
     assert "up to date" in current
 
 
-def test_a_conflicting_change_fails_make_update_and_resolves_as_documented(
-    template: Path, tmp_path: Path, env: dict[str, str], dev: Path
-) -> None:
-    project = cruft_create(template, "Conflicted Service", tmp_path / "out", env)
-    edit(project / "README.md", lambda t: t.replace(DESCRIPTION, "Pays invoices."))
-    commit_all(project, "local edit")
-    # The template changes the very line the user changed.
+def change_the_description_line(template: Path) -> None:
+    """A template commit changing the README line the user's edit changes."""
     edit(
         template / BAKED_README,
         lambda t: t.replace(
@@ -224,6 +219,15 @@ def test_a_conflicting_change_fails_make_update_and_resolves_as_documented(
         ),
     )
     commit_all(template, "a conflicting change")
+
+
+def test_a_conflicting_change_fails_make_update_and_resolves_as_documented(
+    template: Path, tmp_path: Path, env: dict[str, str], dev: Path
+) -> None:
+    project = cruft_create(template, "Conflicted Service", tmp_path / "out", env)
+    edit(project / "README.md", lambda t: t.replace(DESCRIPTION, "Pays invoices."))
+    commit_all(project, "local edit")
+    change_the_description_line(template)
 
     failed = make(project, env, dev, "update")
 
@@ -259,15 +263,7 @@ def test_outside_git_a_rejected_change_fails_make_update(
     project = cruft_create(template, "Rejected Service", tmp_path / "out", env)
     shutil.rmtree(project / ".git")
     edit(project / "README.md", lambda t: t.replace(DESCRIPTION, "Pays invoices."))
-    edit(
-        template / BAKED_README,
-        lambda t: t.replace(
-            "\n{{ cookiecutter.description }}\n",
-            "\n{{ cookiecutter.description }} Kept up to date.\n",
-            1,
-        ),
-    )
-    commit_all(template, "a conflicting change")
+    change_the_description_line(template)
 
     failed = make(project, env, dev, "update")
 

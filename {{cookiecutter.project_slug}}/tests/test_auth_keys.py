@@ -16,6 +16,7 @@ from tokens import (
     EC_KEY,
     KEY,
     OTHER_KEY,
+    Clock,
     JWKSServer,
     KeyPair,
     bearer,
@@ -188,14 +189,6 @@ async def test_an_issuer_down_at_the_start_leaves_the_service_unready_not_down(
 
 
 # JWKSKeys, on its own, with a clock the tests move
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

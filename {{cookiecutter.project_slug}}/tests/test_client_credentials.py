@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tokens import Clock
 
 from {{ cookiecutter.project_slug }}.core.client_credentials import (
     ClientCredentials,
@@ -60,16 +61,6 @@ class Endpoints(httpx.AsyncBaseTransport):
             await asyncio.sleep(0.01)  # calls refused together overlap
             return httpx.Response(401)
         return httpx.Response(200)
-
-
-class Clock:
-    """The auth's clock, moved by the tests."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
