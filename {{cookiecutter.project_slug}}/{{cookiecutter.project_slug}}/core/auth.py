@@ -76,7 +76,7 @@ class Verifier:
 
     async def claims(self, token: str) -> dict[str, Any]:
         """The token's claims, once verified; raises PyJWT's errors."""
-        key = await self.keys.key_for(jwt.get_unverified_header(token))
+        key = await self.keys.key_for_token(token)
         claims: dict[str, Any] = jwt.decode(
             token,
             key,

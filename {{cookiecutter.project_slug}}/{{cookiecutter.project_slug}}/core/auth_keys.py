@@ -73,8 +73,8 @@ class KeySource(Protocol):
 
     algorithms: list[str]
 
-    async def key_for(self, header: Mapping[str, Any]) -> AllowedPublicKeys | jwt.PyJWK:
-        """The key for a token with this (unverified) header."""
+    async def key_for_token(self, token: str) -> AllowedPublicKeys | jwt.PyJWK:
+        """The key that must verify this (unverified) token."""
         ...  # pragma: no cover - a protocol
 
 
@@ -99,7 +99,10 @@ class PublicKey:
             )
         self.key: AllowedPublicKeys = key
 
-    async def key_for(self, header: Mapping[str, Any]) -> AllowedPublicKeys:
+    async def key_for_token(self, token: str) -> AllowedPublicKeys:
+        # The one key, without reading the token's header: PyJWT checks each
+        # character of the base64 it decodes in Python, so one parse less
+        # (jwt.decode's own) is about 30 µs a request less.
         return self.key
 
 
@@ -159,7 +162,11 @@ class JWKSKeys:
         self.error = "not fetched yet"
         self.fetching: asyncio.Task[None] | None = None
 
+    async def key_for_token(self, token: str) -> jwt.PyJWK:
+        return await self.key_for(jwt.get_unverified_header(token))
+
     async def key_for(self, header: Mapping[str, Any]) -> jwt.PyJWK:
+        """The key a token's header names (`kid`)."""
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise UnknownKeyError("the token names no key (kid)")
