@@ -38,7 +38,7 @@ from helpers import (
     run,
     serving,
 )
-from token_dealer import SigningKey
+from token_dealer import SigningKey, jwt_settings
 
 Installed = Callable[[str, str], Path]
 LINT_RUNS = [
@@ -222,13 +222,8 @@ def check_lowest(project: Path, context: str, venv: Path) -> None:
     slug = SLUGS[context]
     env = {**os.environ}
     if answer(context, "auth") == "jwt":  # it refuses to start without them
-        env.update(
-            {
-                f"{slug.upper()}_JWT_PUBLIC_KEY": SigningKey().public_pem(),
-                f"{slug.upper()}_JWT_ISSUER": "https://issuer.test",
-                f"{slug.upper()}_JWT_AUDIENCE": slug,
-            }
-        )
+        for name, value in jwt_settings(SigningKey(), slug).items():
+            env[f"{slug.upper()}_{name}"] = value
     with serving(
         ["make", "serve", f"BIND=127.0.0.1:{port}", f"VENV={venv}"],
         cwd=project,

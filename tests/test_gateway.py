@@ -10,16 +10,13 @@ module. test_deploy_files.py checks the same files without serving.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +25,15 @@ import pytest
 from contexts import SERVER_CONTEXTS, SLUGS, answer, python_of
 from gateway import (
     LOAD_TEST_LIMIT,
-    Gateway,
     Route,
     burst,
     configure,
-    fetch,
     nginx_or_skip,
     running,
-    wait_for_socket,
 )
-from helpers import Bake, Reply, Server, access_lines, check, serving
-from token_dealer import SigningKey
+from gateway_stack import Service, Stack
+from helpers import Bake, Reply, check
+from token_dealer import ISSUER, SigningKey, jwt_settings
 
 Installed = Callable[[str, str], Path]
 
@@ -46,93 +41,6 @@ Installed = Callable[[str, str], Path]
 # A third on granian, whose Server header the gateway must not pass on.
 FRONT, BACK, GRANIAN = "default", "proprietary-awkward", SERVER_CONTEXTS["granian"]
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-@dataclass
-class Service:
-    """A baked service served by `make serve` on a unix socket, which a test
-    may stop and start again."""
-
-    slug: str
-    project: Path
-    venv: Path
-    socket: Path
-    logs: Path
-    settings: dict[str, str] = field(default_factory=dict)
-    starts: int = 0
-    server: Server | None = None
-    _running: ExitStack = field(default_factory=ExitStack)
-
-    def start(self) -> None:
-        env = {**os.environ, f"{self.slug.upper()}_TRUSTED_PROXY_HOPS": "1"}
-        for key, value in self.settings.items():
-            env[f"{self.slug.upper()}_{key}"] = value
-        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env['PATH']}"
-        env.pop("QUART_SETTINGS", None)
-        self.starts += 1
-        args = ["make", "serve", f"BIND=unix:{self.socket}", f"VENV={self.venv}"]
-        log = self.logs / f"{self.slug}-{self.starts}.log"
-        self.server = self._running.enter_context(
-            serving(args, cwd=self.project, env=env, log=log)
-        )
-        try:
-            wait_for_socket(self.server, self.socket)
-        except AssertionError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        self._running.close()
-
-    def output(self) -> str:
-        """What the service has logged since it last started."""
-        assert self.server is not None
-        return self.server.output()
-
-    def access_line(self, request_id: str) -> dict[str, Any]:
-        """The access line the service logged for `request_id`."""
-        return access_lines(self.output, self.slug, request_id)[0]
-
-
-@dataclass
-class Stack:
-    gateway: Gateway
-    services: dict[str, Service]
-    # A valid bearer token for each service with auth=jwt, which the stack's
-    # requests under that service's prefix carry unless they set their own.
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def gateway_log_line(self, request_id: str, timeout: float = 5) -> str:
-        """nginx's access line for its $request_id (written after the response)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            log = self.gateway.access_log.read_text()
-            for line in log.splitlines():
-                if line.startswith(f"{request_id} "):
-                    return line
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no gateway line for {request_id}:\n{log}")
-            time.sleep(0.05)
-
-    def get(self, path: str, request_id: str | None = None) -> Reply:
-        headers = {} if request_id is None else {"X-Request-ID": request_id}
-        return self.request("GET", path, headers)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        body: bytes | None = None,
-    ) -> Reply:
-        """One request through the gateway, on a connection of its own."""
-        for slug, token in self.tokens.items():
-            if path.startswith(f"/api/{slug}/"):
-                headers = {"Authorization": f"Bearer {token}", **headers}
-        connection = http.client.HTTPConnection(
-            "127.0.0.1", self.gateway.port, timeout=10
-        )
-        return fetch(connection, path, method, headers, body)
 
 
 @pytest.fixture(scope="module")
@@ -187,18 +95,6 @@ def stack(
             service.start()
         cleanup.enter_context(running(gateway))
         yield Stack(gateway, services, tokens)
-
-
-ISSUER = "https://issuer.test"
-
-
-def jwt_settings(key: SigningKey, audience: str) -> dict[str, str]:
-    """What a service with auth=jwt needs to start: a key, issuer, audience."""
-    return {
-        "JWT_PUBLIC_KEY": key.public_pem(),
-        "JWT_ISSUER": ISSUER,
-        "JWT_AUDIENCE": audience,
-    }
 
 
 def assert_json_error(reply: Reply, status: int, name: str) -> dict[str, Any]:

@@ -58,6 +58,18 @@ class SigningKey:
         )
 
 
+ISSUER = "https://issuer.test"
+
+
+def jwt_settings(key: SigningKey, audience: str) -> dict[str, str]:
+    """What a service with auth=jwt needs to start: a key, issuer, audience."""
+    return {
+        "JWT_PUBLIC_KEY": key.public_pem(),
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": audience,
+    }
+
+
 @dataclass
 class TokenDealer:
     """Issues tokens for `clients` (id -> (secret, scope)), for `audience`."""
