@@ -180,9 +180,16 @@ def services(
         yield Services(dealer, gateway, a, b, f"http://127.0.0.1:{port}")
 
 
-def statuses(server: Server, request_id: str) -> list[int]:
-    """The statuses of the access lines `server` logged for `request_id`."""
-    return [line["status"] for line in access_lines(server.output, SLUG, request_id)]
+def statuses(server: Server, request_id: str, count: int = 1) -> list[int]:
+    """The statuses of the access lines `server` logged for `request_id`, once
+    there are `count` (or 5 s have passed): a line is written after its
+    response is sent, so the caller may see the answer first."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = access_lines(server.output, SLUG, request_id)
+        if len(lines) >= count or time.monotonic() > deadline:
+            return [line["status"] for line in lines]
+        time.sleep(0.05)
 
 
 def new_id() -> str:
@@ -224,7 +231,7 @@ def test_a_refuses_the_old_token_after_a_rotation_and_b_recovers(
     assert (status, body["status"]) == (200, 200)
     # A refused the token signed with the retired key; B fetched a new one
     # and retried once, with the same request ID.
-    assert statuses(services.a, request_id) == [401, 200]
+    assert statuses(services.a, request_id, count=2) == [401, 200]
     assert services.dealer.issued.count("service-b") == issued + 1
 
 
