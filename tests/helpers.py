@@ -50,16 +50,29 @@ def run(
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, capturing its output; the caller checks the return code."""
-    return subprocess.run(
+    """Run a command, capturing its output; the caller checks the return code.
+
+    The command runs in a session of its own, killed whole on a timeout (or
+    an interrupt): subprocess.run would kill `make` and leave the pytest it
+    started running, holding the output pipes.
+    """
+    with subprocess.Popen(
         [str(arg) for arg in args],
         cwd=cwd,
         env=dict(os.environ if env is None else env),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
-    )
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=10)
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def check(

@@ -160,15 +160,34 @@ def test_once_serving_has_stopped_lines_are_written_as_they_come(
     assert stream.getvalue() == "queued\nwritten at once\n"
 
 
+def test_on_the_way_out_the_writer_writes_what_is_queued_and_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the interpreter runs before it waits for its threads."""
+    stream = io.StringIO()
+    handler = BackgroundStreamHandler(stream)
+    emit(handler, "queued")
+    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+
+    log_output._stop_writers()
+    assert not handler._writer.is_alive()
+    assert stream.getvalue() == "queued\n"
+    emit(handler, "after the writer")
+    handler.flush()  # nothing left to wait for
+
+    assert stream.getvalue() == "queued\nafter the writer\n"
+
+
 def test_a_handler_restarts_its_writer_after_a_fork(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
-    parents = handler._writer
+    parents, parents_lines = handler._writer, handler._lines
     monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
 
     log_output._restart_writers()  # what a forked child runs
+    parents_lines.put(None)  # a real fork leaves no parent's writer behind
     emit(handler, "after the fork")
     handler.flush()
 
@@ -194,7 +213,8 @@ def test_a_forked_child_logs() -> None:
 
 
 def test_no_line_is_lost_when_the_interpreter_exits() -> None:
-    """The writer is not a daemon: the interpreter waits for it."""
+    """The writer is not a daemon: the interpreter stops it, then waits for
+    it (a writer left waiting would hang the exit past the timeout)."""
     program = (
         "import logging\n"
         f"from {logs.__name__} import configure_logging\n"

@@ -6,8 +6,9 @@ here the loop only formats a line and queues it, and the `log-writer` thread
 writes what has queued up, many lines a write.
 
 No line is lost on a graceful shutdown. The thread is not a daemon, so the
-interpreter waits for it on the way out (multiprocessing's workers too); it
-writes what is left once the main thread has finished, and only then ends.
+interpreter waits for it on the way out (multiprocessing's workers too).
+Before that wait, the interpreter tells it to stop (`_stop_writers`): it
+writes what is left and ends, and any later line is written directly.
 Once serving has stopped, lines are written as they come
 (`write_directly`): no request is left to stall, and a server may then end
 its process by a signal (uvicorn re-raises SIGTERM), which no thread
@@ -38,7 +39,7 @@ from queue import Empty, SimpleQueue
 from typing import TextIO
 
 MAX_PENDING = 100_000
-# How often an idle writer looks whether the main thread has finished.
+# How often flush() looks whether the writer is still there to wait for.
 IDLE_CHECK = 0.1
 # How long the writer lets lines gather once one has come (unless a flush
 # hurries it): waking the thread for each line would cost the event loop
@@ -58,8 +59,9 @@ class BackgroundStreamHandler(logging.Handler):
         _handlers.add(self)
 
     def _start(self) -> None:
-        # Lines, and Events to set once the lines before them are written.
-        self._lines: SimpleQueue[str | threading.Event] = SimpleQueue()
+        # Lines, Events to set once the lines before them are written, and
+        # None to stop the writer once they are.
+        self._lines: SimpleQueue[str | threading.Event | None] = SimpleQueue()
         self.dropped = 0  # counted by the caller, reset by the writer
         self.direct = False  # see write_directly
         self._hurry = threading.Event()  # set by flush: no gathering
@@ -96,14 +98,8 @@ class BackgroundStreamHandler(logging.Handler):
         super().close()
 
     def _write(self) -> None:
-        main = threading.main_thread()
         while True:
-            try:
-                batch = [self._lines.get(timeout=IDLE_CHECK)]
-            except Empty:  # pragma: no cover (at exit: test_log_output.py)
-                if main.is_alive():
-                    continue
-                return  # the interpreter is exiting, and all is written
+            batch = [self._lines.get()]
             self._hurry.wait(GATHER)
             self._hurry.clear()
             while True:
@@ -112,8 +108,19 @@ class BackgroundStreamHandler(logging.Handler):
                 except Empty:
                     break
             self._write_batch(batch)
+            if None in batch:
+                return
 
-    def _write_batch(self, batch: list[str | threading.Event]) -> None:
+    def stop(self) -> None:
+        """Write what is queued, end the writer, then write each line as it
+        comes, in the caller's thread."""
+        self.flush()
+        self.direct = True
+        self._lines.put(None)
+        self._hurry.set()
+        self._writer.join()
+
+    def _write_batch(self, batch: list[str | threading.Event | None]) -> None:
         lines = [line for line in batch if isinstance(line, str)]
         if self.dropped:
             dropped, self.dropped = self.dropped, 0
@@ -185,10 +192,21 @@ def write_directly() -> None:
         handler.direct = True
 
 
+def _stop_writers() -> None:
+    for handler in list(_handlers):
+        handler.stop()
+
+
 def _restart_writers() -> None:
     # A forked child has the parent's handlers but not their threads.
     for handler in list(_handlers):
         handler._start()
 
 
+# Called on the way out before the interpreter waits for its threads, as
+# concurrent.futures does for its workers; the public atexit comes too late
+# (after that wait) and never in multiprocessing's workers. Watching
+# main_thread().is_alive() from the writer instead raced with the
+# interpreter's own shutdown and could leave it waiting for ever.
+threading._register_atexit(_stop_writers)  # type: ignore[attr-defined]
 os.register_at_fork(after_in_child=_restart_writers)
