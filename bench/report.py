@@ -248,6 +248,7 @@ def ratios_table(figures: dict[str, Figures], servers: Sequence[str]) -> list[st
         [
             server,
             both_ratios(figures, f"{server} baked", f"{server} bare"),
+            both_ratios(figures, f"{server} baked", f"{server} bare, GC tuned"),
             both_ratios(figures, f"{server} baked, access off", f"{server} bare"),
             both_ratios(figures, f"{server} baked, proxied", f"{server} bare"),
             both_ratios(figures, f"{server} baked", "fastapi peer"),
@@ -258,6 +259,7 @@ def ratios_table(figures: dict[str, Figures], servers: Sequence[str]) -> list[st
     header = [
         "server",
         "baked / bare",
+        "baked / bare, GC tuned",
         "access off / bare",
         "proxied / bare",
         "baked / FastAPI peer",

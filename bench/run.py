@@ -5,7 +5,9 @@ What it measures, one server worker each, side by side in one run:
 (a) the baked service's `GET /` against a bare five-line Quart app
     (`bench/apps/bare_quart.py`) served by the same server with the same
     settings: the service as shipped (its JSON access line on), and with
-    `<SLUG>_LOG_LEVEL=WARNING` (the access line off);
+    `<SLUG>_LOG_LEVEL=WARNING` (the access line off); the bare app also
+    with the garbage collector set as the service's asgi.py sets it
+    (`bench/apps/bare_quart_gc.py`);
 (b) those for each `asgi_server` choice (hypercorn, granian, uvicorn),
     baked once per choice;
 (c) the service behind one proxy, as deploy/ runs it
@@ -44,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -69,6 +72,7 @@ from stacks import (
 )
 
 BARE_APP = "bare_quart:app"
+BARE_GC_APP = "bare_quart_gc:app"
 PEER_APP = "fastapi_hello:app"
 LAYERS = Path(__file__).resolve().parent / "layers.py"
 CHART = "performance.svg"
@@ -88,14 +92,32 @@ def forwarded_headers(slug: str) -> tuple[str, ...]:
     )
 
 
+def gc_young_threshold(project: Path) -> str | None:
+    """The young generation's threshold the bake's asgi.py sets, if it does."""
+    source = (project / project.name / "asgi.py").read_text()
+    found = re.search(r"^GC_YOUNG_THRESHOLD = ([\d_]+)$", source, re.MULTILINE)
+    return str(int(found[1])) if found else None
+
+
 def stacks_for(projects: dict[str, Path], proxied: Sequence[str]) -> list[Stack]:
-    """For each choice the bare app, the service as shipped, the service with
-    its access line off and, for the `proxied` choices, the service behind
-    one proxy; then the peer."""
+    """For each choice the bare app (as written, and with the service's
+    garbage collector settings), the service as shipped, the service with its
+    access line off and, for the `proxied` choices, the service behind one
+    proxy; then the peer."""
     stacks = []
     for server, project in projects.items():
         app, prefix = f"{project.name}.asgi:app", project.name.upper()
         stacks.append(Stack(f"{server} bare", project, BARE_APP))
+        threshold = gc_young_threshold(project)
+        if threshold is not None:
+            stacks.append(
+                Stack(
+                    f"{server} bare, GC tuned",
+                    project,
+                    BARE_GC_APP,
+                    env=(("GC_YOUNG_THRESHOLD", threshold),),
+                )
+            )
         stacks.append(Stack(f"{server} baked", project, app))
         stacks.append(
             Stack(

@@ -62,6 +62,7 @@ from {{ cookiecutter.project_slug }}.core import settings
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.core.database import database
 {%- endif %}
+from {{ cookiecutter.project_slug }}.core.log_output import BackgroundStreamHandler
 {%- if cookiecutter.auth == 'jwt' %}
 from {{ cookiecutter.project_slug }}.core.service import Service
 {%- endif %}
@@ -192,7 +193,7 @@ def anonymous(app: Quart) -> Client:
 @pytest.fixture
 def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Undo configure_logging (which asgi.py runs) after the test, closing the
-    handlers it made (and so their writer threads)."""
+    handlers it made and ending their writer threads."""
     for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
         monkeypatch.setattr(logging, switch, getattr(logging, switch))
     root = logging.getLogger()
@@ -201,5 +202,7 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for handler in root.handlers:
         if handler not in saved[0]:
             handler.close()
+            if isinstance(handler, BackgroundStreamHandler):
+                handler.stop()
     root.handlers[:], level = saved
     root.setLevel(level)

@@ -1,5 +1,6 @@
 """The servers' entry point: logging set up first, then the app."""
 
+import gc
 import logging
 import resource
 from collections.abc import Iterator
@@ -18,7 +19,16 @@ def open_file_limit() -> Iterator[tuple[int, int]]:
     resource.setrlimit(resource.RLIMIT_NOFILE, limits)
 
 
-@pytest.mark.usefixtures("restore_logging")
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """The garbage collector's settings, restored after the test."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+@pytest.mark.usefixtures("restore_logging", "collector")
 async def test_asgi_module_sets_up_logging_then_serves_the_app() -> None:
     from {{ cookiecutter.project_slug }}.asgi import app
 
@@ -27,6 +37,24 @@ async def test_asgi_module_sets_up_logging_then_serves_the_app() -> None:
     assert isinstance(handler.formatter, JsonFormatter)  # LOG_FORMAT's default
     response = await app.test_client().get("/")
     assert response.status_code == 200
+
+
+@pytest.mark.usefixtures("restore_logging", "collector")
+def test_the_collector_freezes_what_the_app_made_and_runs_less_often() -> None:
+    from {{ cookiecutter.project_slug }}.asgi import (
+        GC_YOUNG_THRESHOLD,
+        tune_garbage_collector,
+    )
+
+    gc.unfreeze()
+    default = gc.get_threshold()
+
+    tune_garbage_collector()
+
+    assert gc.get_freeze_count() > 10_000  # the modules' objects, at least
+    assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *default[1:])
+    gc.collect()  # a full collection still works, and leaves them frozen
+    assert gc.get_freeze_count() > 10_000
 
 
 @pytest.mark.usefixtures("restore_logging")
