@@ -43,10 +43,12 @@ AUTH_JWT = (
     "{slug}/core/auth.py",
     "{slug}/core/auth_keys.py",
     "{slug}/core/client_credentials.py",
+    "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
     "tests/test_auth_tokens.py",
     "tests/test_client_credentials.py",
+    "tests/test_client_credentials_errors.py",
     "tests/tokens.py",
 )
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {

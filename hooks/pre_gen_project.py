@@ -73,8 +73,8 @@ RESERVED_NAMES = frozenset(
         *("request_context", "settings", "test", "tests", "views", "wrappers"),
         *("alembic", "api", "core", "database", "fields", "migrations", "models"),
         *("json_provider", "log_output", "metrics", "schemas"),
-        *("auth", "auth_keys", "client", "client_credentials", "cors"),
-        *("rate_limits", "tokens"),
+        *("auth", "auth_keys", "client", "client_calls", "client_credentials"),
+        *("cors", "credential_calls", "rate_limits", "tokens"),
     }
 )
 

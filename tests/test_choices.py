@@ -78,10 +78,12 @@ AUTH_FILES = [
     "{slug}/core/auth.py",
     "{slug}/core/auth_keys.py",
     "{slug}/core/client_credentials.py",
+    "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
     "tests/test_auth_tokens.py",
     "tests/test_client_credentials.py",
+    "tests/test_client_credentials_errors.py",
     "tests/tokens.py",
 ]
 # Text in a file every bake has, there only with auth=jwt.

@@ -33,10 +33,17 @@ from pathlib import Path
 from typing import Any
 {%- endif %}
 
+{% if cookiecutter.auth == 'jwt' -%}
+import httpx
+{% endif -%}
 import pytest
 {%- if cookiecutter.database != 'none' %}
 from alembic import command
 from alembic.config import Config
+{%- endif %}
+from client_calls import OtherService, caller_app, served
+{%- if cookiecutter.auth == 'jwt' %}
+from credential_calls import CREDENTIALS, Endpoints
 {%- endif %}
 from quart import Quart{% if cookiecutter.auth == 'jwt' %}, Response{% endif %}
 {%- if cookiecutter.auth == 'jwt' %}
@@ -48,6 +55,7 @@ from sqlalchemy import delete
 {%- endif %}
 {%- if cookiecutter.auth == 'jwt' %}
 from tokens import (
+    Clock,
     JWKSServer,
     every_scope_token,
     issuer_settings,
@@ -59,10 +67,17 @@ from werkzeug.datastructures import Headers
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
+{%- if cookiecutter.auth == 'jwt' %}
+from {{ cookiecutter.project_slug }}.core.client_credentials import (
+    ClientCredentials,
+)
+{%- endif %}
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.core.database import database
 {%- endif %}
-from {{ cookiecutter.project_slug }}.core.log_output import BackgroundStreamHandler
+from {{ cookiecutter.project_slug }}.core.log_output import (
+    BackgroundStreamHandler,
+)
 {%- if cookiecutter.auth == 'jwt' %}
 from {{ cookiecutter.project_slug }}.core.service import Service
 {%- endif %}
@@ -156,6 +171,25 @@ async def jwks() -> AsyncIterator[JWKSServer]:
     """The test issuer's key set (JWT_JWKS_URL), on a loopback port."""
     async with jwks_server() as server:
         yield server
+
+
+@pytest.fixture
+def endpoints() -> Endpoints:
+    """A token endpoint and a service to call (credential_calls.py)."""
+    return Endpoints()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def http(endpoints: Endpoints, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with the auth, as the app's client (client.py) has it."""
+    async with httpx.AsyncClient(transport=endpoints) as client:
+        client.auth = ClientCredentials(CREDENTIALS, client, clock)
+        yield client
 {%- endif %}
 
 
@@ -188,6 +222,23 @@ def anonymous(app: Quart) -> Client:
     """A client for `app` that sends no token of its own accord."""
     return without_token(app)
 {%- endif %}
+
+
+@pytest.fixture
+async def other() -> AsyncIterator[OtherService]:
+    """Another service (client_calls.py), served on a free loopback port for
+    the test."""
+    async with served(OtherService()) as service:
+        yield service
+
+
+@pytest.fixture
+async def caller(other: OtherService) -> AsyncIterator[Client]:
+    """A test client of the service, whose `calls` (client_calls.py) call
+    `other`."""
+    app = caller_app(other.url)
+    async with app.test_app():
+        yield app.test_client()
 
 
 @pytest.fixture

@@ -192,11 +192,6 @@ async def test_an_issuer_down_at_the_start_leaves_the_service_unready_not_down(
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def keys(jwks: JWKSServer, clock: Clock) -> JWKSKeys:
     return JWKSKeys(jwks_app(jwks).config, LOGGER, clock)
 

@@ -1,84 +1,28 @@
-"""Tokens for calls to other services (core/client_credentials.py).
+"""Tokens for calls to other services (core/client_credentials.py): one fetch
+shared by the calls, renewed before the token expires, fetched again once on a
+401, and no token for a call that brings its own authorization.
 
-A transport stands in for the token endpoint and the called service (httpx's
-MockTransport would read every request body first, which a server does not);
-test_client.py fetches tokens from a real server.
+A transport stands in for the token endpoint and the called service
+(credential_calls.py); test_client.py fetches tokens from a real server.
+Fetches that fail: test_client_credentials_errors.py.
 """
 
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from credential_calls import API, SECRET, TOKEN_URL, Endpoints
 from tokens import Clock
 
 from {{ cookiecutter.project_slug }}.core.client_credentials import (
     ClientCredentials,
     Credentials,
-    TokenError,
     credentials_from_settings,
 )
-
-TOKEN_URL = "https://idp.test/token"
-API = "https://api.test/items"
-SECRET = "s3cret value"
-CREDENTIALS = Credentials(TOKEN_URL, "svc:1", SECRET, "orders:read")
-
-
-def token_answer(fetch: int) -> httpx.Response:
-    """The token endpoint's answer to its `fetch`th request."""
-    token = {"access_token": f"token-{fetch}", "token_type": "Bearer"}
-    return httpx.Response(200, json={**token, "expires_in": 300})
-
-
-class Endpoints(httpx.AsyncBaseTransport):
-    """A token endpoint, and a service refusing the tokens in `refused`."""
-
-    def __init__(self) -> None:
-        self.fetches: list[httpx.Request] = []
-        self.sent: list[str | None] = []  # each call's Authorization header
-        self.bodies: list[bytes] = []
-        self.answer: Callable[[int], httpx.Response] = token_answer
-        self.refused: set[str] = set()
-        self.gate = asyncio.Event()  # the token endpoint answers once it is set
-        self.gate.set()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URL:
-            self.fetches.append(request)
-            await self.gate.wait()
-            return self.answer(len(self.fetches))
-        authorization = request.headers.get("Authorization")
-        self.sent.append(authorization)
-        # Read as a server does: a streamed body can be read once only.
-        assert isinstance(request.stream, httpx.AsyncByteStream)
-        self.bodies.append(b"".join([part async for part in request.stream]))
-        token = (authorization or "").removeprefix("Bearer ")
-        if token in self.refused:
-            await asyncio.sleep(0.01)  # calls refused together overlap
-            return httpx.Response(401)
-        return httpx.Response(200)
-
-
-@pytest.fixture
-def endpoints() -> Endpoints:
-    return Endpoints()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def http(endpoints: Endpoints, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    """A client with the auth, as the app's client (client.py) has it."""
-    async with httpx.AsyncClient(transport=endpoints) as client:
-        client.auth = ClientCredentials(CREDENTIALS, client, clock)
-        yield client
 
 
 async def test_one_fetch_serves_many_calls(
@@ -252,155 +196,6 @@ async def test_a_call_with_auth_none_gets_no_token(
 
     assert endpoints.sent == [None]
     assert endpoints.fetches == []
-
-
-@pytest.mark.parametrize(
-    ("answer", "reason"),
-    [
-        (
-            httpx.Response(
-                401, json={"error": "invalid_client", "error_description": "bad"}
-            ),
-            "answered 401 Unauthorized (invalid_client: bad)",
-        ),
-        (
-            httpx.Response(400, json={"error": "invalid_scope"}),
-            "answered 400 Bad Request (invalid_scope)",
-        ),
-        (
-            httpx.Response(503, text="upstream down"),
-            "answered 503 Service Unavailable",
-        ),
-        (httpx.Response(200, text="<html>"), "answered no JSON object"),
-        (httpx.Response(200, json=["token"]), "answered no JSON object"),
-        (httpx.Response(200, json={}), "answered no access_token"),
-        (httpx.Response(200, json={"access_token": ""}), "answered no access_token"),
-        (httpx.Response(200, json={"access_token": 7}), "answered no access_token"),
-        (
-            httpx.Response(200, json={"access_token": "t", "token_type": "mac"}),
-            "answered a token that is not Bearer",
-        ),
-        (
-            httpx.Response(200, json={"access_token": "t", "token_type": None}),
-            "answered a token that is not Bearer",
-        ),
-        (
-            httpx.Response(200, json={"access_token": "t", "expires_in": "soon"}),
-            "answered a bad expires_in",
-        ),
-        (
-            httpx.Response(200, json={"access_token": "t", "expires_in": 0}),
-            "answered a bad expires_in",
-        ),
-        (
-            httpx.Response(200, json={"access_token": "t", "expires_in": True}),
-            "answered a bad expires_in",
-        ),
-    ],
-    ids=[
-        "oauth-error",
-        "oauth-error-code-only",
-        "error-status",
-        "not-json",
-        "not-an-object",
-        "no-token",
-        "empty-token",
-        "token-not-text",
-        "not-bearer",
-        "token-type-not-text",
-        "expiry-not-a-number",
-        "expiry-zero",
-        "expiry-boolean",
-    ],
-)
-async def test_a_bad_token_answer_is_a_token_error(
-    http: httpx.AsyncClient,
-    endpoints: Endpoints,
-    answer: httpx.Response,
-    reason: str,
-) -> None:
-    endpoints.answer = lambda _: answer
-
-    with pytest.raises(TokenError) as raised:
-        await http.get(API)
-
-    assert str(raised.value) == f"token endpoint {TOKEN_URL} {reason}"
-    assert raised.value.request.url == API  # the call that needed the token
-    assert endpoints.sent == []
-
-
-@pytest.mark.parametrize(
-    ("error", "reason"),
-    [
-        (httpx.ConnectError("connection refused"), "ConnectError: connection refused"),
-        (httpx.ReadTimeout(""), "ReadTimeout"),
-    ],
-    ids=["refused", "timeout"],
-)
-async def test_an_unreachable_token_endpoint_is_a_token_error(
-    http: httpx.AsyncClient,
-    endpoints: Endpoints,
-    error: httpx.HTTPError,
-    reason: str,
-) -> None:
-    def unreachable(_: int) -> httpx.Response:
-        raise error
-
-    endpoints.answer = unreachable
-
-    with pytest.raises(TokenError, match=f"^token endpoint {TOKEN_URL}: {reason}$"):
-        await http.get(API)
-
-
-async def test_callers_waiting_on_a_failed_fetch_fail_with_it(
-    http: httpx.AsyncClient, endpoints: Endpoints
-) -> None:
-    endpoints.answer = lambda _: httpx.Response(503)
-    endpoints.gate.clear()
-    calls = [asyncio.create_task(http.get(API)) for _ in range(5)]
-    await asyncio.sleep(0.05)
-    endpoints.gate.set()
-
-    results = await asyncio.gather(*calls, return_exceptions=True)
-
-    assert all(isinstance(result, TokenError) for result in results)
-    assert len(endpoints.fetches) == 1  # not one each, in turn
-    endpoints.answer = token_answer
-    assert (await http.get(API)).status_code == 200  # a later call tries again
-    assert len(endpoints.fetches) == 2
-
-
-async def test_a_cancelled_fetch_leaves_the_next_caller_to_fetch(
-    http: httpx.AsyncClient, endpoints: Endpoints
-) -> None:
-    endpoints.gate.clear()
-    first = asyncio.create_task(http.get(API))
-    await asyncio.sleep(0.01)
-    second = asyncio.create_task(http.get(API))
-    await asyncio.sleep(0.01)
-    first.cancel()
-    await asyncio.sleep(0.01)
-    endpoints.gate.set()
-
-    assert (await second).status_code == 200
-    assert first.cancelled()
-    assert endpoints.sent == ["Bearer token-2"]
-
-
-async def test_neither_secret_nor_token_is_logged(
-    http: httpx.AsyncClient, endpoints: Endpoints, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    endpoints.refused = {"token-1", "token-2"}
-    await http.get(API)
-    endpoints.answer = lambda _: httpx.Response(401, json={"error": "invalid_client"})
-    endpoints.refused = {"token-1", "token-2", "token-3"}
-    with pytest.raises(TokenError) as raised:
-        await http.get(API)
-
-    for text in (caplog.text, str(raised.value), repr(CREDENTIALS)):
-        assert SECRET not in text
-        assert "token-" not in text
 
 
 def test_credentials_come_from_the_settings() -> None:
