@@ -65,7 +65,9 @@ class BackgroundStreamHandler(logging.Handler):
         self.dropped = 0  # counted by the caller, reset by the writer
         self.direct = False  # see write_directly
         self._hurry = threading.Event()  # set by flush: no gathering
-        self._writer = threading.Thread(target=self._write, name="log-writer")
+        self._writer = threading.Thread(
+            target=self._write, args=(self._lines, self._hurry), name="log-writer"
+        )
         self._writer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -97,14 +99,20 @@ class BackgroundStreamHandler(logging.Handler):
         self.flush()
         super().close()
 
-    def _write(self) -> None:
+    def _write(
+        self,
+        queue: SimpleQueue[str | threading.Event | None],
+        hurry: threading.Event,
+    ) -> None:
+        # The queue it was started with: a restarted handler (_start) has a
+        # new one, and its new writer.
         while True:
-            batch = [self._lines.get()]
-            self._hurry.wait(GATHER)
-            self._hurry.clear()
+            batch = [queue.get()]
+            hurry.wait(GATHER)
+            hurry.clear()
             while True:
                 try:
-                    batch.append(self._lines.get_nowait())
+                    batch.append(queue.get_nowait())
                 except Empty:
                     break
             self._write_batch(batch)
