@@ -112,20 +112,31 @@ class OtherService:
 
 
 @asynccontextmanager
-async def served(service: OtherService) -> AsyncIterator[OtherService]:
-    """`service`, served on a free loopback port until the block ends."""
+async def on_loopback(app: Quart, graceful_timeout: float) -> AsyncIterator[str]:
+    """`app`, served by hypercorn on a free loopback port in the running event
+    loop until the block ends; its base URL."""
     # Bound here, so the port is known and taken before hypercorn runs.
     listener = socket.create_server(("127.0.0.1", 0))
-    service.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     config = Config()
     config.bind = [f"fd://{listener.detach()}"]
     config.errorlog = None
-    config.graceful_timeout = 0.5
+    config.graceful_timeout = graceful_timeout
     stop = asyncio.Event()
-    server = asyncio.create_task(serve(service.app, config, shutdown_trigger=stop.wait))
-    yield service
-    stop.set()
-    await server
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        yield url
+    finally:
+        stop.set()
+        await server
+
+
+@asynccontextmanager
+async def served(service: OtherService) -> AsyncIterator[OtherService]:
+    """`service`, served on a free loopback port until the block ends."""
+    async with on_loopback(service.app, graceful_timeout=0.5) as url:
+        service.url = url
+        yield service
 
 
 calls = Blueprint("calls", __name__)

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,10 +15,9 @@ from functools import cache
 from typing import Any, cast
 
 import jwt
+from client_calls import on_loopback
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart, Response
 from quart.testing import QuartClient
 from quart.typing import TestClientProtocol as Client
@@ -195,8 +193,8 @@ class JWKSServer:
     (`document`, JSON or raw bytes, and `status`), slow it down (`delay`) and
     count the fetches."""
 
-    def __init__(self, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
+    def __init__(self) -> None:
+        self.url = ""  # known once it is served (jwks_server)
         self.document: Any = {"keys": [KEY.jwk()]}
         self.status = 200
         self.delay = 0.0
@@ -215,17 +213,7 @@ class JWKSServer:
 
 @asynccontextmanager
 async def jwks_server() -> AsyncIterator[JWKSServer]:
-    # Bound here, so the port is known and taken before hypercorn runs.
-    listener = socket.create_server(("127.0.0.1", 0))
-    server = JWKSServer(listener.getsockname()[1])
-    config = Config()
-    config.bind = [f"fd://{listener.detach()}"]
-    config.errorlog = None
-    config.graceful_timeout = 0.1
-    stop = asyncio.Event()
-    serving = asyncio.create_task(serve(server.app, config, shutdown_trigger=stop.wait))
-    try:
+    server = JWKSServer()
+    async with on_loopback(server.app, graceful_timeout=0.1) as url:
+        server.url = f"{url}/.well-known/jwks.json"
         yield server
-    finally:
-        stop.set()
-        await serving
