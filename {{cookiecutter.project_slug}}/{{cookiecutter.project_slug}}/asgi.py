@@ -39,8 +39,8 @@ def tune_garbage_collector() -> None:
     """Keep the garbage collector from taking a quarter of the CPU.
 
     Served, with Python's defaults, the collector runs every few requests,
-    since the objects of the requests in flight count as new, and every
-    twenty-odd runs it walks all the objects the imports made (about 90,000:
+    since the objects of the requests in flight count as new, and about one
+    run in a hundred walks all the objects the imports made (about 90,000:
     50 ms). Freezing what exists once the app is built takes those out of
     every later collection, and a higher threshold for young objects lets
     most requests finish before a collection sees their objects. Measured
