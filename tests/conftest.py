@@ -22,6 +22,7 @@ from containers import Unavailable, podman_env, podman_missing
 from contexts import CONTEXTS, SLUGS, option_requirements
 from helpers import TEMPLATE_DIR, UV, Bake, Venv, check, python_or_skip
 from images import ImageBuilds
+from manifests import Manifests, read_manifests
 from pods import Pod
 from tox_runs import Skipped, ToxResult, ToxRun
 
@@ -99,6 +100,13 @@ def context(request: pytest.FixtureRequest) -> str:
 def project(pristine: Bake, context: str) -> Path:
     """That context's bake, exactly as cookiecutter wrote it."""
     return pristine(context)
+
+
+@pytest.fixture
+def manifests(project: Path) -> Manifests:
+    """That bake's deploy/k8s resources, by kind (test_k8s_manifests.py and
+    test_k8s_service.py)."""
+    return read_manifests(project)
 
 
 def uv_install(venv: Path) -> list[str | Path]:

@@ -1,6 +1,7 @@
-"""What test_k8s.py and test_compose.py read off a bake: its YAML, lint-checked,
-and the facts of the service the manifests must agree with, each taken from
-the file that decides it (Dockerfile, Makefile, hypercorn.toml, the code)."""
+"""What test_k8s_manifests.py, test_k8s_service.py and test_compose.py read
+off a bake: its YAML, lint-checked, deploy/k8s's resources and their parts, and
+the facts of the service the manifests must agree with, each taken from the
+file that decides it (Dockerfile, Makefile, hypercorn.toml, the code)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,62 @@ def load(path: Path) -> dict[str, Any]:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(document, dict), f"{path} is not a mapping"
     return document
+
+
+Manifests = dict[str, dict[str, Any]]  # kind -> the one resource of that kind
+
+
+def k8s_files(project: Path) -> list[Path]:
+    return sorted((project / "deploy" / "k8s").glob("*.yaml"))
+
+
+def manifest_files(project: Path) -> list[Path]:
+    return [path for path in k8s_files(project) if path.name != "kustomization.yaml"]
+
+
+def read_manifests(project: Path) -> Manifests:
+    resources = [load(path) for path in manifest_files(project)]
+    kinds = [resource["kind"] for resource in resources]
+    assert len(set(kinds)) == len(kinds), kinds
+    return dict(zip(kinds, resources, strict=True))
+
+
+def pod_specs(manifests: Manifests) -> list[dict[str, Any]]:
+    """The pods' specs: the Deployment's, and the migration Job's if any."""
+    return [
+        manifests[kind]["spec"]["template"]["spec"]
+        for kind in ("Deployment", "Job")
+        if kind in manifests
+    ]
+
+
+def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def server(manifests: Manifests) -> dict[str, Any]:
+    """The container that runs the service."""
+    (container,) = manifests["Deployment"]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {variable["name"]: variable for variable in container.get("env", [])}
+
+
+def mounts_of(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
+    """The container's mount paths, each with its volume."""
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    return {
+        mount["mountPath"]: volumes[mount["name"]]
+        for mount in container.get("volumeMounts", [])
+    }
+
+
+def configmap_settings(manifests: Manifests) -> dict[str, Any]:
+    settings = yaml.safe_load(manifests["ConfigMap"]["data"]["settings.yml"])
+    assert isinstance(settings, dict)
+    return settings
 
 
 def image_tag(context: str) -> str:

@@ -1,41 +1,39 @@
-"""The Kubernetes manifests of every bake (deploy/k8s): valid for the oldest
-and the newest Kubernetes whose schemas kubernetes-validate bundles, strictly
-(no unknown field), lint-free, and in agreement with the service they run."""
+"""The Kubernetes manifests of every bake (deploy/k8s) in agreement with the
+service they run: probes and ports on its routes and its BIND port, announced
+to Prometheus; the readiness probe's timeout and the grace period against its
+settings; its settings from the ConfigMap, read-only, loaded by its own loader;
+and per database choice, the URL, the migration, the pods' count and
+PostgreSQL's connections. Their validity as Kubernetes resources is
+test_k8s_manifests.py's."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
-import yaml
-from kubernetes_validate.utils import all_versions
 
 from contexts import DATABASE_CONTEXTS, SLUGS, python_of
 from helpers import Bake, check, venv_env
 from manifests import (
+    Manifests,
     bind_port,
+    configmap_settings,
+    containers,
+    env_of,
     get_routes,
     graceful_timeout,
     image_env,
-    image_name,
-    image_user,
-    lint,
-    load,
+    k8s_files,
     migrate_command,
+    mounts_of,
     packaged_settings,
+    read_manifests,
+    server,
 )
 
-VERSIONS = (all_versions()[0], all_versions()[-1])
-# A name most resources must have: an RFC 1035 label.
-DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
-PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?")
 PROBES = {
     "startupProbe": "/healthz",
     "livenessProbe": "/healthz",
@@ -44,159 +42,7 @@ PROBES = {
 # PostgreSQL's default max_connections, less those kept for superusers.
 POSTGRESQL_CONNECTIONS = 100 - 3
 
-Manifests = dict[str, dict[str, Any]]  # kind -> the one resource of that kind
 Installed = Callable[[str, str], Path]
-
-
-def k8s_files(project: Path) -> list[Path]:
-    return sorted((project / "deploy" / "k8s").glob("*.yaml"))
-
-
-def manifest_files(project: Path) -> list[Path]:
-    return [path for path in k8s_files(project) if path.name != "kustomization.yaml"]
-
-
-def read_manifests(project: Path) -> Manifests:
-    resources = [load(path) for path in manifest_files(project)]
-    kinds = [resource["kind"] for resource in resources]
-    assert len(set(kinds)) == len(kinds), kinds
-    return dict(zip(kinds, resources, strict=True))
-
-
-def pod_specs(manifests: Manifests) -> list[dict[str, Any]]:
-    """The pods' specs: the Deployment's, and the migration Job's if any."""
-    return [
-        manifests[kind]["spec"]["template"]["spec"]
-        for kind in ("Deployment", "Job")
-        if kind in manifests
-    ]
-
-
-def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod.get("initContainers", []), *pod["containers"]]
-
-
-def server(manifests: Manifests) -> dict[str, Any]:
-    """The container that runs the service."""
-    (container,) = manifests["Deployment"]["spec"]["template"]["spec"]["containers"]
-    return container
-
-
-def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {variable["name"]: variable for variable in container.get("env", [])}
-
-
-def mounts_of(container: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
-    """The container's mount paths, each with its volume."""
-    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
-    return {
-        mount["mountPath"]: volumes[mount["name"]]
-        for mount in container.get("volumeMounts", [])
-    }
-
-
-def configmap_settings(manifests: Manifests) -> dict[str, Any]:
-    settings = yaml.safe_load(manifests["ConfigMap"]["data"]["settings.yml"])
-    assert isinstance(settings, dict)
-    return settings
-
-
-@pytest.fixture
-def manifests(project: Path) -> Manifests:
-    return read_manifests(project)
-
-
-@pytest.mark.parametrize("version", VERSIONS)
-def test_manifests_are_valid_on_the_oldest_and_newest_kubernetes(
-    project: Path, version: str
-) -> None:
-    for path in manifest_files(project):
-        try:
-            kubernetes_validate.validate(load(path), version, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            where = ".".join(map(str, error.path))
-            pytest.fail(f"{path.name}, Kubernetes {version}: {where}: {error.message}")
-
-
-def test_manifests_pass_yamllint(project: Path) -> None:
-    assert [problem for path in k8s_files(project) for problem in lint(path)] == []
-
-
-def test_kustomization_lists_exactly_the_manifests(project: Path) -> None:
-    kustomization = load(project / "deploy" / "k8s" / "kustomization.yaml")
-
-    assert kustomization["resources"] == [p.name for p in manifest_files(project)]
-
-
-def test_an_overlay_builds_and_points_every_container_at_its_image(
-    project: Path, context: str, manifests: Manifests, tmp_path: Path
-) -> None:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: no `kubectl kustomize` build")
-    image = f"registry.example.com/team/{SLUGS[context]}"
-    local = image_name(context).rpartition(":")[0]
-    overlay = {
-        "resources": [os.path.relpath(project / "deploy" / "k8s", tmp_path)],
-        "images": [{"name": local, "newName": image, "newTag": "9.9.9"}],
-    }
-    (tmp_path / "kustomization.yaml").write_text(json.dumps(overlay))
-
-    built = list(yaml.safe_load_all(check([kubectl, "kustomize", "."], tmp_path)))
-
-    assert sorted(resource["kind"] for resource in built) == sorted(manifests)
-    images = {
-        container["image"]
-        for resource in built
-        if resource["kind"] in ("Deployment", "Job")
-        for container in containers(resource["spec"]["template"]["spec"])
-    }
-    assert images == {f"{image}:9.9.9"}
-
-
-def test_every_container_runs_the_local_build(
-    context: str, manifests: Manifests
-) -> None:
-    for pod in pod_specs(manifests):
-        for container in containers(pod):
-            assert container["image"] == image_name(context)
-
-
-def test_names_are_valid_and_carry_the_slug(context: str, manifests: Manifests) -> None:
-    name = SLUGS[context].replace("_", "-")
-
-    for resource in manifests.values():
-        assert DNS_LABEL.fullmatch(resource["metadata"]["name"]), resource["kind"]
-        assert resource["metadata"]["name"].startswith(name)
-    for kind in ("Deployment", "Service", "HorizontalPodAutoscaler"):
-        if kind in manifests:
-            assert manifests[kind]["metadata"]["name"] == name
-    for pod in pod_specs(manifests):
-        for container in containers(pod):
-            assert DNS_LABEL.fullmatch(container["name"])
-            for port in container.get("ports", []):
-                assert PORT_NAME.fullmatch(port["name"])
-
-
-def test_selectors_pick_the_servers_pods_and_no_other(manifests: Manifests) -> None:
-    """A migration pod picked by the Service would get requests it never answers."""
-    deployment = manifests["Deployment"]["spec"]
-    pods = deployment["template"]["metadata"]["labels"]
-    spreads = deployment["template"]["spec"].get("topologySpreadConstraints", [])
-    selectors = [
-        deployment["selector"]["matchLabels"],
-        manifests["Service"]["spec"]["selector"],
-        *(spread["labelSelector"]["matchLabels"] for spread in spreads),
-    ]
-    if "PodDisruptionBudget" in manifests:
-        budget = manifests["PodDisruptionBudget"]["spec"]
-        selectors.append(budget["selector"]["matchLabels"])
-
-    for selector in selectors:
-        assert selector.items() <= pods.items()
-        if "Job" in manifests:
-            others = manifests["Job"]["spec"]["template"]["metadata"]["labels"]
-            assert not selector.items() <= others.items()
 
 
 def test_probes_and_ports_are_the_services(
@@ -248,31 +94,6 @@ def test_a_stopping_pod_leaves_the_endpoints_then_drains_in_its_grace_period(
     assert float(seconds) >= 1
     grace = pod["terminationGracePeriodSeconds"]
     assert grace > float(seconds) + graceful_timeout(project)
-
-
-def test_every_pod_and_container_is_locked_down(
-    project: Path, manifests: Manifests
-) -> None:
-    uid, gid = image_user(project)
-
-    for pod in pod_specs(manifests):
-        security = pod["securityContext"]
-        assert security["runAsNonRoot"] is True
-        assert (security["runAsUser"], security["runAsGroup"]) == (uid, gid)
-        assert security["seccompProfile"] == {"type": "RuntimeDefault"}
-        assert pod["automountServiceAccountToken"] is False
-        # Service links would add <SLUG>_PORT=tcp://... and the like: the
-        # prefix of the service's settings.
-        assert pod["enableServiceLinks"] is False
-        for container in containers(pod):
-            assert container["securityContext"] == {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]},
-            }
-            resources = container["resources"]
-            assert set(resources["requests"]) == set(resources["limits"])
-            assert set(resources["limits"]) == {"cpu", "memory"}
 
 
 def test_the_server_writes_only_to_volumes_and_reads_the_configmap(
