@@ -6,14 +6,19 @@
 - `toml_string` quotes an answer for pyproject.toml.
 - `json_string` quotes an answer for YAML and JSON, as Python's `json.dumps`
   writes it (non-ASCII kept): settings.yml and openapi.json.
+
+Importing the module also keeps cookiecutter from burying a refused answer
+under a traceback (`HookFailureWithoutTraceback`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from pathlib import Path
 
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.utils import simple_filter
 
 _HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
@@ -22,6 +27,31 @@ if _spec is None or _spec.loader is None:
     raise ImportError(f"cannot load the slug rules from {_HOOK}")
 _rules = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_rules)
+
+
+class HookFailureWithoutTraceback(logging.Filter):
+    """Drop the traceback from cookiecutter's "Stopping generation" record when
+    a hook exits non-zero, keeping the record's message.
+
+    cookiecutter logs that exit with `logger.exception`, and its traceback of
+    its own code buries the hook's message, which says what to fix and how to
+    bake again. This module is imported into cookiecutter's process (through
+    `_extensions`) before any hook runs, so the filter is in place in time.
+    Other errors (a template's undefined variable) keep their traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], FailedHookException):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_HOOKS_LOGGER = logging.getLogger("cookiecutter.hooks")
+if not any(
+    type(f).__name__ == "HookFailureWithoutTraceback" for f in _HOOKS_LOGGER.filters
+):
+    _HOOKS_LOGGER.addFilter(HookFailureWithoutTraceback())
 
 
 @simple_filter

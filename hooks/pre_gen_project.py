@@ -1,4 +1,6 @@
-"""Pre-generation hook: refuse a bad answer before any file is written.
+"""Pre-generation hook: refuse a bad answer before any file is written, naming
+the rule it breaks, and print the command that bakes again with every other
+answer kept (see docs/options.md).
 
 Cookiecutter renders this file with Jinja and runs it with its own Python, in
 the new project's directory, which it removes again when the hook fails.
@@ -18,8 +20,11 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from os import environ
+from pathlib import Path
 
 from slugify import slugify  # cookiecutter depends on python-slugify
 
@@ -106,22 +111,43 @@ _EMAIL = re.compile(
 # that hold the package name stay within ruff's 88 columns.
 MAX_SLUG_LENGTH = 40
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SLUG_CHARACTER = re.compile(r"[A-Za-z0-9_]")
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators
 # (YAML and JavaScript read those as line breaks).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def check_slug(slug: str) -> str | None:
-    """Return the rule that `slug` breaks, or None when it is a good package name."""
-    if not _IDENTIFIER.fullmatch(slug):
-        return "must be a Python identifier: ASCII letters, digits and underscores"
-    if slug != slug.lower():
-        return "must be lowercase"
-    if not slug[0].isalpha() or slug.endswith("_"):
-        return "must start with a letter and end with a letter or digit"
+    """Return the rules that `slug` breaks, or None when it is a good package name.
+
+    Each rule of its spelling is checked on its own, so every one a slug breaks
+    is named ("2Fast" must start with a letter and be lowercase) and none it
+    keeps; the name rules (keyword, standard library, reserved) apply to a slug
+    spelled right.
+    """
+    if not slug:
+        return "must not be empty"
+    broken = []
+    others = dict.fromkeys(c for c in slug if not _SLUG_CHARACTER.fullmatch(c))
+    if others:
+        shown = _or_list([json.dumps(c, ensure_ascii=False) for c in others])
+        broken.append(
+            f"may hold only ASCII letters, digits and underscores, not {shown}"
+        )
+    if slug[0] in "0123456789_":
+        broken.append("must start with a letter")
+    if any("A" <= c <= "Z" for c in slug):
+        broken.append("must be lowercase")
+    if slug.endswith("_"):
+        broken.append("must end with a letter or digit")
     if len(slug) > MAX_SLUG_LENGTH:
-        return f"must be at most {MAX_SLUG_LENGTH} characters long"
+        broken.append(f"must be at most {MAX_SLUG_LENGTH} characters long")
+    if broken:
+        return "; it ".join(broken)
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         return "must not be a Python keyword"
     if slug in sys.stdlib_module_names:
@@ -195,23 +221,131 @@ RULES: dict[str, Callable[[str], str | None]] = {
 }
 
 
-def check_answers(answers: Mapping[str, object]) -> list[str]:
-    """Return one line per bad answer, naming the field, the value and the rule."""
-    problems = []
+def broken_rules(answers: Mapping[str, object]) -> dict[str, str]:
+    """Each bad answer's field and the rule it breaks, in the order asked."""
+    broken = {}
     for field, rule in RULES.items():
         value = answers.get(field)
-        broken = rule(value) if isinstance(value, str) else "must be given as text"
-        if broken is not None:
-            shown = json.dumps(value, ensure_ascii=False)
-            problems.append(f"error: {field} {shown} is not accepted: it {broken}.")
-    return problems
+        problem = rule(value) if isinstance(value, str) else "must be given as text"
+        if problem is not None:
+            broken[field] = problem
+    return broken
+
+
+def check_answers(answers: Mapping[str, object]) -> list[str]:
+    """Return one line per bad answer, naming the field, the value and the rule."""
+    return [
+        f"error: {field} {json.dumps(answers.get(field), ensure_ascii=False)}"
+        f" is not accepted: it {rule}."
+        for field, rule in broken_rules(answers).items()
+    ]
+
+
+# Cookiecutter renders a key=value answer as a Jinja template before it asks
+# (cruft's --extra-context too), where a typed answer is kept as typed. Each
+# brace that would open a Jinja tag is given as an expression that prints a
+# brace, so such an answer comes back as typed. (Spelled in pieces: Jinja
+# reads this file.)
+_TAG_BRACE = re.compile(r"\{(?=[%#{])")
+_LITERAL_BRACE = "{" + '{ "{" }' + "}"
+
+
+def _as_typed(value: str) -> str:
+    return _TAG_BRACE.sub(lambda _: _LITERAL_BRACE, value)
+
+
+def _same_dir(one: str, other: str) -> bool:
+    return Path(one).resolve() == Path(other).resolve()
+
+
+def rerun_command(
+    answers: Mapping[str, object],
+    refused: Collection[str],
+    project_dir: Path,
+    shell_dir: str | None = None,
+    overwrite: bool = False,
+) -> str | None:
+    """The command that bakes again with every answer but the `refused` ones
+    given, so each prompt offers the answer given before (Enter keeps it) and
+    a refused one is back at its default; None when the answers do not say
+    how the bake was started.
+
+    `project_dir` is the folder being baked into (the hook's working
+    directory); `shell_dir` the user's current directory, if known
+    (--output-dir is left out when it is the output directory); `overwrite`
+    adds -f.
+    """
+    template = answers.get("_template")
+    if not isinstance(template, str):
+        return None
+    kept = {
+        field: _as_typed(value)
+        for field in RULES
+        if field not in refused and isinstance(value := answers.get(field), str)
+    }
+    # A slug that is the refused name's derived default is derived again, from
+    # the fixed name.
+    name = answers.get("project_name")
+    derived = derive_slug(name) if isinstance(name, str) else None
+    if "project_name" in refused and kept.get("project_slug") == derived:
+        del kept["project_slug"]
+    # cruft puts the template's commit in the context; cookiecutter does not.
+    cruft = "_commit" in answers
+    words = ["cruft", "create"] if cruft else ["cookiecutter"]
+    output_dir = answers.get("_output_dir")
+    if not isinstance(output_dir, str) and "project_slug" not in refused:
+        output_dir = str(project_dir.parent)  # cruft gives no _output_dir
+    if isinstance(output_dir, str) and not (
+        shell_dir and _same_dir(output_dir, shell_dir)
+    ):
+        words += ["--output-dir", shlex.quote(output_dir)]
+    checkout = answers.get("_checkout")
+    if isinstance(checkout, str) and checkout:
+        words += ["--checkout", shlex.quote(checkout)]
+    if overwrite:
+        words.append("-f")
+    words.append(shlex.quote(template))
+    if cruft:
+        extra = json.dumps(kept, ensure_ascii=False)
+        words += ["--extra-context", shlex.quote(extra)]
+    else:
+        words += [f"{field}={shlex.quote(value)}" for field, value in kept.items()]
+    return " ".join(words)
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def main(answers_json: str = ANSWERS_JSON) -> int:
-    problems = check_answers(json.loads(answers_json))
-    for line in problems:
+    answers = json.loads(answers_json)
+    refused = list(broken_rules(answers))
+    if not refused:
+        return 0
+    for line in check_answers(answers):
         print(line, file=sys.stderr)
-    return 1 if problems else 0
+    project_dir = Path.cwd()
+    # Only a folder that existed before holds files when this hook runs, and
+    # cookiecutter bakes into one only when told to (-f): the same folder again
+    # needs -f again.
+    overwrite = "project_slug" not in refused and any(project_dir.iterdir())
+    command = rerun_command(
+        answers, refused, project_dir, environ.get("PWD"), overwrite
+    )
+    if command is None:
+        return 1
+    asked = f"{_and_list(refused)} {'is' if len(refused) == 1 else 'are'}"
+    print(
+        f"To bake again, run this (Enter keeps each answer you gave;"
+        f" {asked} asked afresh):\n{command}",
+        file=sys.stderr,
+    )
+    if overwrite:
+        print(
+            f"(-f as before: {project_dir} already held files; add -s if you gave it.)",
+            file=sys.stderr,
+        )
+    return 1
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -37,15 +38,19 @@ GOOD_ANSWERS = {
     "auth": "none",
 }
 
-# (field, bad value, the rule its message must state), one per rule.
+# (field, bad value, the rule its message must state), one per rule; ending in
+# ".", the whole rule: a value is told only the rules it breaks.
+CHARACTERS = "may hold only ASCII letters, digits and underscores, not"
 BAD_ANSWERS = [
-    ("project_slug", "my-service", "must be a Python identifier"),
-    ("project_slug", "3d_service", "must be a Python identifier"),
-    ("project_slug", "zürich", "must be a Python identifier"),
-    ("project_slug", "MyService", "must be lowercase"),
-    ("project_slug", "_private", "must start with a letter and end with a letter"),
-    ("project_slug", "service_", "must start with a letter and end with a letter"),
-    ("project_slug", "a" * 41, "must be at most 40 characters long"),
+    ("project_slug", "my-service", f'{CHARACTERS} "-".'),
+    ("project_slug", "my service!", f'{CHARACTERS} " " or "!".'),
+    ("project_slug", "zürich", f'{CHARACTERS} "ü".'),
+    ("project_slug", "2fast_api", "must start with a letter."),
+    ("project_slug", "3d_service", "must start with a letter."),
+    ("project_slug", "_private", "must start with a letter."),
+    ("project_slug", "MyService", "must be lowercase."),
+    ("project_slug", "service_", "must end with a letter or digit."),
+    ("project_slug", "a" * 41, "must be at most 40 characters long."),
     ("project_slug", "class", "must not be a Python keyword"),
     ("project_slug", "match", "must not be a Python keyword"),
     ("project_slug", "asyncio", "must not shadow a standard library module"),
@@ -162,6 +167,28 @@ def test_derived_slug_is_valid_for_any_project_name(name: str) -> None:
     assert pre_gen.check_slug(pre_gen.derive_slug(name)) is None
 
 
+@pytest.mark.parametrize(
+    ("slug", "rules"),
+    [
+        ("", "must not be empty"),
+        ("Über", f'{CHARACTERS} "Ü"'),
+        ("ÜBER", f'{CHARACTERS} "Ü"; it must be lowercase'),
+        ("tab\there", f'{CHARACTERS} "\\t"'),
+        ("__init__", "must start with a letter; it must end with a letter or digit"),
+        (
+            "2Fast-API_",
+            f'{CHARACTERS} "-"; it must start with a letter; it must be lowercase;'
+            " it must end with a letter or digit",
+        ),
+        ("service_2", None),
+    ],
+)
+def test_slug_is_told_every_rule_it_breaks_and_no_other(
+    slug: str, rules: str | None
+) -> None:
+    assert pre_gen.check_slug(slug) == rules
+
+
 # --- the hooks rendered and run as cookiecutter runs them ------------------
 
 # Tries to close the raw string the hooks hold the answers in (either quote
@@ -246,7 +273,7 @@ def test_post_gen_removes_only_other_option_values_files(tmp_path: Path) -> None
 
 def test_hooks_import_nothing_that_shells_out_or_networks() -> None:
     allowed = {"__future__", "collections", "json", "keyword", "pathlib", "re"}
-    allowed |= {"shutil", "slugify", "sys"}
+    allowed |= {"shlex", "shutil", "slugify", "sys"}
     for hook in HOOKS.glob("*.py"):
         tree = ast.parse(hook.read_text(encoding="utf-8"))
         imported = {
@@ -256,11 +283,18 @@ def test_hooks_import_nothing_that_shells_out_or_networks() -> None:
                 [alias.name for alias in node.names]
                 if isinstance(node, ast.Import)
                 else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
+                if isinstance(node, ast.ImportFrom) and node.module != "os"
                 else []
             )
         }
         assert imported <= allowed, f"{hook.name} imports {imported - allowed}"
+        from_os = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "os"
+            for alias in node.names
+        }
+        assert from_os <= {"environ"}, f"{hook.name} imports {from_os} from os"
         called = {
             node.func.id
             for node in ast.walk(tree)
@@ -300,7 +334,16 @@ def test_cookiecutter_refuses_bad_answer_and_leaves_nothing(
 
     assert result.returncode != 0
     assert expected_line(field, value, rule) in result.stderr
+    assert f"{field} is asked afresh" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     assert list(output.iterdir()) == []
+
+
+def printed_command(stderr: str) -> list[str]:
+    """The command a refusal prints to bake again, as the shell splits it."""
+    lines = stderr.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("To bake again"))
+    return shlex.split(lines[at + 1])
 
 
 def test_refused_bake_over_an_existing_folder_loses_nothing(
@@ -316,6 +359,9 @@ def test_refused_bake_over_an_existing_folder_loses_nothing(
 
     assert result.returncode != 0
     assert "error: author_email" in result.stderr
+    # The same folder again needs -f again (-s cannot be seen: the line says so).
+    assert "-f" in printed_command(result.stderr)
+    assert f"(-f as before: {project} already held files" in result.stderr
     assert [p.name for p in project.iterdir()] == ["notes.txt"]
     assert (project / "notes.txt").read_text() == "mine"
 
