@@ -194,9 +194,14 @@ async def http(endpoints: Endpoints, clock: Clock) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture
-async def app() -> AsyncIterator[Quart]:
-    """The app with its startup and shutdown hooks run around each test."""
-    app = create_app(TESTING=True)
+async def app(request: pytest.FixtureRequest) -> AsyncIterator[Quart]:
+    """The app with its startup and shutdown hooks run around each test.
+
+    A test marked `@pytest.mark.settings(KEY=value, ...)` gets an app built
+    with those settings changed, for that test only (and so do its `client`).
+    """
+    marker = request.node.get_closest_marker("settings")
+    app = create_app(TESTING=True, **(marker.kwargs if marker else {}))
     async with app.test_app():
         yield app
 {%- if cookiecutter.database != 'none' %}

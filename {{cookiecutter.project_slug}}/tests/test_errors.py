@@ -16,6 +16,7 @@ from quart_schema import (
 )
 
 from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.wrappers import malformed_reason
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 # Endpoints that exist only in these tests, to trigger each kind of error.
@@ -97,29 +98,55 @@ async def test_malformed_json_body_is_a_json_400(
 
     assert response.status_code == 400
     assert response.mimetype == "application/json"
-    assert (await response.get_json())["status"] == 400
+    assert await response.get_json() == {
+        "error": "Bad Request",
+        "status": 400,
+        "message": "the body is not valid JSON",
+        "fields": [
+            {
+                "field": "body",
+                "message": "Expecting property name enclosed in double quotes:"
+                " line 1, column 2",
+            }
+        ],
+    }
 
 
+# body: what the 400 says about it
 MALFORMED_JSON = {
-    "not-utf-8": b'{"name": "\xff\xfe"}',
-    "nested-100000-deep": b"[" * 100_000 + b"]" * 100_000,
-    "truncated": b'{"name": "a',
-    "empty": b"",
-    "bare-word": b"yes",
+    "not-utf-8": (b'{"name": "\xff\xfe"}', "the body is not UTF-8 text"),
+    "nested-100000-deep": (
+        b"[" * 100_000 + b"]" * 100_000,
+        "the body is nested too deeply",
+    ),
+    "truncated": (b'{"name": "a', "Unterminated string starting at: line 1, column 10"),
+    "empty": (b"", "the body is empty"),
+    "blank": (b" \n", "the body is empty"),
+    "bare-word": (b"yes", "Expecting value: line 1, column 1"),
+    "two-values": (b"{} {}", "Extra data: line 1, column 4"),
 }
 
 
-@pytest.mark.parametrize("body", MALFORMED_JSON.values(), ids=MALFORMED_JSON)
-async def test_every_malformed_json_body_is_a_json_400(
-    faulty_client: Client, body: bytes, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("body", "reason"), MALFORMED_JSON.values(), ids=MALFORMED_JSON
+)
+async def test_every_malformed_json_body_is_a_json_400_saying_why(
+    faulty_client: Client, body: bytes, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = await faulty_client.post(
-        "/echo", data=body, headers={"Content-Type": "application/json"}
-    )
+    for path in ("/echo", "/validated"):  # read by the view, and by quart-schema
+        response = await faulty_client.post(
+            path, data=body, headers={"Content-Type": "application/json"}
+        )
 
-    assert response.status_code == 400
-    assert (await response.get_json())["error"] == "Bad Request"
+        assert response.status_code == 400
+        error = await response.get_json()
+        assert error["message"] == "the body is not valid JSON"
+        assert error["fields"] == [{"field": "body", "message": reason}]
     assert not [r for r in caplog.records if r.exc_info]  # no traceback logged
+
+
+def test_an_unexpected_parse_error_still_names_the_body() -> None:
+    assert malformed_reason(ValueError("odd")) == "the body does not parse as JSON"
 
 
 @faulty.post("/quiet-echo")
@@ -127,7 +154,9 @@ async def quiet_echo() -> dict[str, Any]:
     return {"received": await request.get_json(silent=True)}
 
 
-@pytest.mark.parametrize("body", MALFORMED_JSON.values(), ids=MALFORMED_JSON)
+@pytest.mark.parametrize(
+    "body", [body for body, _ in MALFORMED_JSON.values()], ids=MALFORMED_JSON
+)
 async def test_a_silent_read_of_a_malformed_body_is_none(
     faulty_client: Client, body: bytes
 ) -> None:

@@ -1,10 +1,19 @@
 """The example resource, end to end through the app: create, read, list,
 update, delete, its uniqueness rule and its validation errors."""
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from quart.typing import TestClientProtocol as Client
+
+from {{ cookiecutter.project_slug }}.schemas.items import ItemOut
+
+# RFC 3339's date-time, which /openapi.json declares: an offset is required.
+RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", re.ASCII
+)
 
 
 async def create(client: Client, **fields: Any) -> dict[str, Any]:
@@ -24,10 +33,27 @@ async def test_create_answers_201_with_the_item_and_its_location(
     assert response.status_code == 201
     item = await response.get_json()
     fields = {"name": "widget", "description": "blue", "quantity": 3}
-    assert item == {"id": item["id"], **fields}
+    assert item == {"id": item["id"], "created_at": item["created_at"], **fields}
     assert response.headers["Location"] == f"/items/{item['id']}"
     read = await client.get(response.headers["Location"])
     assert await read.get_json() == item
+
+
+async def test_created_at_is_rfc_3339_as_documented_on_every_read(
+    client: Client,
+) -> None:
+    before = datetime.now(UTC)
+    response = await client.post("/items", json={"name": "widget"})
+    read = await client.get(response.headers["Location"])
+    listed = await client.get("/items")
+
+    created = (await response.get_json())["created_at"]
+    assert RFC3339.fullmatch(created), created
+    assert (await read.get_json())["created_at"] == created
+    assert (await listed.get_json())["items"][0]["created_at"] == created
+    # The service's own response model reads back what it sent.
+    item = ItemOut.model_validate_json(await read.get_data())
+    assert before - timedelta(seconds=1) <= item.created_at <= datetime.now(UTC)
 
 
 async def test_defaults_fill_the_optional_fields(client: Client) -> None:

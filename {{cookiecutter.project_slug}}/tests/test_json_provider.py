@@ -1,11 +1,13 @@
-"""JSON responses through orjson: the JSON Quart would send, faster."""
+"""JSON responses through orjson: the JSON Quart would send, faster, with
+dates in RFC 3339 as /openapi.json declares them."""
 
 import dataclasses
 import datetime
 import json
 from decimal import Decimal
 
-from pydantic import BaseModel
+import pytest
+from pydantic import BaseModel, TypeAdapter
 from quart import Quart, Response
 
 from {{ cookiecutter.project_slug }}.core.json_provider import (
@@ -42,8 +44,6 @@ async def test_other_types_are_written_as_quart_writes_them(app: Quart) -> None:
     encoded = await body(
         app,
         {
-            "when": datetime.datetime(2026, 11, 29, 10, 30, tzinfo=datetime.UTC),
-            "day": datetime.date(2026, 11, 29),
             "point": Point(y=2, x=1),
             "amount": Decimal("1.10"),
             "label": Label(text="x"),
@@ -51,13 +51,44 @@ async def test_other_types_are_written_as_quart_writes_them(app: Quart) -> None:
     )
 
     assert json.loads(encoded) == {
-        "when": "Sun, 29 Nov 2026 10:30:00 GMT",
-        "day": "Sun, 29 Nov 2026 00:00:00 GMT",
         "point": {"x": 1, "y": 2},
         "amount": "1.10",
         "label": {"text": "x"},
     }
     assert b'"point":{"x":1,"y":2}' in encoded  # keys sorted, as Quart sorts
+
+
+PARIS = datetime.timezone(datetime.timedelta(hours=1))
+DATES = {
+    "utc": (
+        datetime.datetime(2026, 11, 29, 10, 30, 5, 250000, tzinfo=datetime.UTC),
+        "2026-11-29T10:30:05.250000Z",
+    ),
+    "offset": (
+        datetime.datetime(2026, 11, 29, 11, 30, tzinfo=PARIS),
+        "2026-11-29T11:30:00+01:00",
+    ),
+    "naive-as-utc": (datetime.datetime(2026, 11, 29, 10, 30), "2026-11-29T10:30:00Z"),
+    "date": (datetime.date(2026, 11, 29), "2026-11-29"),
+}
+
+
+@pytest.mark.parametrize(("value", "text"), DATES.values(), ids=DATES)
+@pytest.mark.parametrize("debug", [False, True], ids=["compact", "debug"])
+async def test_dates_are_rfc_3339_as_pydantic_writes_them(
+    app: Quart, value: datetime.date, text: str, debug: bool
+) -> None:
+    app.debug = debug
+    try:
+        encoded = json.loads(await body(app, {"when": value}))["when"]
+    finally:
+        app.debug = False
+
+    assert encoded == text
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        adapter = TypeAdapter(datetime.datetime)
+        assert adapter.dump_json(value).decode() == f'"{text}"'
+        assert adapter.validate_json(f'"{encoded}"') == value
 
 
 async def test_text_beyond_ascii_is_sent_as_utf8(app: Quart) -> None:

@@ -2,20 +2,28 @@
 
 import asyncio
 import io
+import os
 from argparse import Namespace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import alembic_config
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Column, Connection, Integer, Table, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from {{ cookiecutter.project_slug }}.core.database import (
     database_url as parse_url,
 )
+from {{ cookiecutter.project_slug }}.core.schema_revision import Revisions
 from {{ cookiecutter.project_slug }}.models import Base
+from {{ cookiecutter.project_slug }}.models.base import UTCDateTime
+
+PROJECT = Path(__file__).resolve().parents[1]
+VERSIONS = PROJECT / "{{ cookiecutter.project_slug }}" / "migrations" / "versions"
 
 
 def differences(connection: Connection) -> list[Any]:
@@ -64,3 +72,58 @@ def test_alembic_prints_the_sql_offline(database_url: str) -> None:
     command.upgrade(config, "head", sql=True)
 
     assert "CREATE TABLE alembic_version" in config.output_buffer.getvalue()
+
+
+def new_revision(url: str, tmp_path: Path, rev_id: str | None = None) -> Path:
+    """`make migration` on the database `url` names, for a table added to the
+    models for the test: the new revision, written to `tmp_path`."""
+    config = alembic_config(url)
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join(map(str, (VERSIONS, tmp_path)))
+    )
+    if rev_id is not None:  # as `alembic revision --rev-id` gives it
+        config.cmd_opts = Namespace(rev_id=rev_id)
+    table = Table(
+        "scratch_events",
+        Base.metadata,
+        Column("id", Integer, primary_key=True),
+        Column("happened_at", UTCDateTime, nullable=False),
+    )
+    try:
+        command.revision(
+            config,
+            "add events",
+            autogenerate=True,
+            version_path=str(tmp_path),
+            rev_id=rev_id,
+        )
+    finally:
+        Base.metadata.remove(table)
+    (written,) = tmp_path.glob("rev_*.py")
+    return written
+
+
+def test_make_migration_numbers_the_revision_after_the_newest(
+    database_url: str, tmp_path: Path
+) -> None:
+    newest = max(Revisions.of(VERSIONS).known)
+    following = f"{int(newest) + 1:04d}"
+
+    written = new_revision(database_url, tmp_path)
+
+    assert written.name == f"rev_{following}_add_events.py"
+    source = written.read_text(encoding="utf-8")
+    assert f'revision: str = "{following}"' in source
+    # The models' own column type is written as the type it stores.
+    assert "sa.DateTime(timezone=True)" in source
+    assert "{{ cookiecutter.project_slug }}" not in source
+
+
+@pytest.mark.usefixtures("restore_logging")  # the command sets up its logging
+def test_a_revision_id_given_on_the_command_line_is_kept(
+    database_url: str, tmp_path: Path
+) -> None:
+    written = new_revision(database_url, tmp_path, rev_id="0042")
+
+    assert written.name == "rev_0042_add_events.py"

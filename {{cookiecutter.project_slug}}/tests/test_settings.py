@@ -4,6 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
@@ -197,3 +199,17 @@ def test_serving_settings_outside_their_rule_stop_startup(
 
 def test_log_level_is_case_blind() -> None:
     assert create_app(LOG_LEVEL="debug").config["LOG_LEVEL"] == "debug"
+
+
+@pytest.mark.settings(RATE_LIMIT_REQUESTS=1)
+async def test_a_test_marked_with_settings_gets_an_app_with_them(
+    app: Quart, client: Client
+) -> None:
+    first, second = await client.get("/"), await client.get("/")
+
+    assert app.config["RATE_LIMIT_REQUESTS"] == 1
+    assert (first.status_code, second.status_code) == (200, 429)
+
+
+async def test_an_unmarked_test_gets_the_packaged_settings(app: Quart) -> None:
+    assert app.config["RATE_LIMIT_REQUESTS"] == 0

@@ -7,6 +7,8 @@ response against pydantic models (schemas/), and documents them.
   swagger-ui-bundle package installed with the service, never from a CDN, and
   their route is hidden from the document. quart-schema's other pages (ReDoc,
   Scalar), which only load from a CDN, are off.
+- An operation that takes a JSON body documents it as required, with the
+  errors the body can bring: 400 (`ValidationErrorBody`), 413 and 415.
 {%- if cookiecutter.auth == 'jwt' %}
 - Security: a bearer JWT (auth.py) on every operation, unless it declares its
   own (the scopes of `@require_scopes`, none for `@public`). /docs has an
@@ -23,10 +25,12 @@ from quart import Blueprint, Quart, Response, abort, send_from_directory
 from quart_schema import Info, OpenAPIProvider, QuartSchema, hide
 from quart_schema.typing import Model
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.routing import Rule
 
 {% if cookiecutter.auth == 'jwt' -%}
 from .auth import public
 {% endif -%}
+from .errors import ErrorBody, ValidationErrorBody
 from .json_provider import ServiceJSONProvider
 
 # Relative to /docs, so that they resolve under the gateway's prefix too.
@@ -52,9 +56,35 @@ class NoContent(BaseModel):
     """A response without a body (204)."""
 
 
+# What every operation that takes a JSON body may answer because of the body:
+# not JSON or not its model, larger than MAX_CONTENT_LENGTH, not sent as JSON.
+BODY_ERRORS: dict[int, type[BaseModel]] = {
+    400: ValidationErrorBody,
+    413: ErrorBody,
+    415: ErrorBody,
+}
+
+
 class ServiceOpenAPI(OpenAPIProvider):
     """quart-schema's document, with bodiless responses (`NoContent`) as
-    OpenAPI spells them: a description and no content."""
+    OpenAPI spells them (a description and no content), and every operation
+    that takes a body documenting it as required and the errors it brings."""
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, components = super().build_paths(rule)
+        for operations in paths.values():
+            for operation in operations.values():
+                if "requestBody" not in operation:
+                    continue
+                body = operation["requestBody"] = dict(operation["requestBody"])
+                body["required"] = True
+                responses = operation["responses"] = dict(operation["responses"])
+                for status, model in BODY_ERRORS.items():
+                    if status not in responses:
+                        response, more = self.build_response_object(model, None)
+                        responses[status] = response
+                        components.update(more)
+        return paths, components
 
     def build_response_object(
         self, model: type[Model], headers_model: type[Model] | None

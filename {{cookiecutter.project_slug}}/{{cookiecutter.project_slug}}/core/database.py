@@ -9,8 +9,11 @@
   (below 400) and rolled back otherwise, whatever raised.
 - Errors: a uniqueness (or other integrity) violation the view did not handle
   is a JSON 409; a database that cannot be reached is a JSON 503 (logged
-  without a traceback, since there is nothing to debug in the service).
-- /readyz checks the database with a `SELECT 1`.
+  without a traceback, since there is nothing to debug in the service), and
+  so is a table or column the migrations have not yet created, saying so.
+- /readyz's `database` check reads the database's migration revision: it
+  fails while the database is unreachable or behind the code's migrations
+  (schema_revision.py).
 - DATABASE_URL's password never appears in a log line or an error message.
 """
 
@@ -18,21 +21,22 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from quart import Quart, current_app, g
 from quart.typing import ResponseReturnValue, ResponseTypes
 {%- if cookiecutter.database == 'sqlite' %}
-from sqlalchemy import event, text
-{%- else %}
-from sqlalchemy import text
+from sqlalchemy import event
 {%- endif %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DBAPIError,
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -45,6 +49,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .errors import error_body
 from .lifecycle import add_readiness_check, first_line
+from .schema_revision import MIGRATE, Revisions, is_missing_schema
 from .settings import SettingsError
 
 EXTENSION = "database"
@@ -181,12 +186,20 @@ async def close_session(_error: BaseException | None) -> None:
 
 
 async def database_error(error: Exception) -> ResponseReturnValue:
-    """A JSON 409 for an integrity violation, a 503 for an unreachable database."""
+    """A JSON 409 for an integrity violation, a 503 for an unreachable
+    database or one whose migrations are not applied."""
     if isinstance(error, IntegrityError):
         message = "the request conflicts with data the service holds"
         return error_body(409, "Conflict", message), 409
     # The first line: no SQL, no parameters (hide_parameters), no URL.
     name, reason = type(error).__name__, first_line(error)
+    if isinstance(error, DBAPIError) and is_missing_schema(error):
+        log = current_app.logger
+        log.error("database schema behind the code: %s: %s", reason, MIGRATE)
+        message = "the database schema is behind the service: migrations not applied"
+        return error_body(503, "Service Unavailable", message), 503
+    if isinstance(error, ProgrammingError):  # a bug to debug: Quart's 500
+        raise error
     current_app.logger.error("database unavailable: %s: %s", name, reason)
     return error_body(503, "Service Unavailable", "the database is unavailable"), 503
 
@@ -194,6 +207,7 @@ async def database_error(error: Exception) -> ResponseReturnValue:
 def init_database(app: Quart) -> None:
     """Open the engine while serving; a session per request; its errors as JSON."""
     database_url(app.config["DATABASE_URL"])  # a bad URL stops create_app
+    revisions = Revisions.of(Path(app.root_path) / "migrations" / "versions")
 
     @app.before_serving
     async def open_engine() -> None:
@@ -206,13 +220,13 @@ def init_database(app: Quart) -> None:
     async def dispose_engine() -> None:
         await app.extensions.pop(EXTENSION).engine.dispose()
 
-    async def ping() -> None:
+    async def ready() -> None:
         async with database(app).engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            await revisions.check(connection)
 
-    add_readiness_check(app, "database", ping)
+    add_readiness_check(app, "database", ready)
     app.after_request(end_unit_of_work)
     app.teardown_request(close_session)
     app.register_error_handler(IntegrityError, database_error)
-    for unavailable in UNAVAILABLE:
+    for unavailable in (*UNAVAILABLE, ProgrammingError):
         app.register_error_handler(unavailable, database_error)

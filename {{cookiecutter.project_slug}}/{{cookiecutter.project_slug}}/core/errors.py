@@ -2,6 +2,8 @@
 
 Every error has one shape, `ErrorBody`; a request that fails validation adds
 the bad fields (`ValidationErrorBody`) and a failed readiness probe its checks.
+A body that is not JSON at all is a failed validation of the field `body`:
+every 400 an operation with a body answers has the shape it documents.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from quart import Quart
 from quart.typing import ResponseReturnValue
 from quart_schema import RequestSchemaValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 
 class ErrorBody(BaseModel):
@@ -34,6 +36,14 @@ class ValidationErrorBody(ErrorBody):
     """The request failed validation: each bad field, and why."""
 
     fields: list[FieldError]
+
+
+class MalformedBody(BadRequest):
+    """A request body that cannot be read as JSON; `reason` says where or why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the body is not valid JSON")
+        self.reason = reason
 
 
 def error_body(status: int, error: str, message: str | None) -> dict[str, Any]:
@@ -75,6 +85,14 @@ async def validation_error(error: RequestSchemaValidationError) -> ResponseRetur
     return body, 400
 
 
+async def malformed_body(error: MalformedBody) -> ResponseReturnValue:
+    """A body that is not JSON: 400, naming the field `body` and the reason."""
+    body = error_body(400, "Bad Request", error.description)
+    body["fields"] = [{"field": "body", "message": error.reason}]
+    return body, 400
+
+
 def register_error_handlers(app: Quart) -> None:
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(MalformedBody, malformed_body)
     app.register_error_handler(RequestSchemaValidationError, validation_error)

@@ -3,16 +3,19 @@ library's encoder: every endpoint gains, the user's own included.
 
 Through Quart's JSON provider, so `return {...}`, `jsonify` and quart-schema's
 models all take it. The output is the JSON Quart would send (keys sorted,
-compact, a newline at the end; dates as HTTP dates, as Flask writes them),
-with one difference: characters beyond ASCII are sent as UTF-8, not as
-`\\u` escapes (JSON is UTF-8, RFC 8259). What orjson cannot encode (an
-integer beyond 64 bits) goes through the standard library as before. Debug
-mode keeps Quart's indented output. Request bodies are still parsed by the
-standard library, whose errors wrappers.py turns into 400s.
+compact, a newline at the end), with two differences: characters beyond ASCII
+are sent as UTF-8, not as `\\u` escapes (JSON is UTF-8, RFC 8259), and dates
+and date-times are RFC 3339 (`2026-12-07T18:56:18Z`, `2026-12-07`), the
+`format: date-time` and `format: date` /openapi.json declares, as pydantic
+writes them; a date-time without a timezone is taken as UTC. What orjson
+cannot encode (an integer beyond 64 bits) goes through the standard library.
+Debug mode keeps Quart's indented output. Request bodies are still parsed by
+the standard library, whose errors wrappers.py turns into 400s.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 import orjson
@@ -21,12 +24,23 @@ from quart import Quart
 from quart.json.provider import DefaultJSONProvider
 from werkzeug.sansio.response import Response
 
-# Dates and dataclasses go to `default`, which writes them as Flask does.
+# Dataclasses go to `default`, which writes them as Flask does.
 OPTIONS = (
     orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_NAIVE_UTC
+    | orjson.OPT_UTC_Z
     | orjson.OPT_PASSTHROUGH_DATACLASS
 )
+
+
+def rfc3339(value: date) -> str:
+    """A date or date-time as orjson and pydantic write it: UTC as `Z`, a
+    naive date-time as UTC."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 class ServiceJSONProvider(DefaultJSONProvider):
@@ -34,8 +48,10 @@ class ServiceJSONProvider(DefaultJSONProvider):
 
     @staticmethod
     def default(value: Any) -> Any:
-        """Flask's types, then pydantic's (a model inside a dict), as
-        quart-schema's provider does."""
+        """Dates as RFC 3339, then Flask's types, then pydantic's (a model
+        inside a dict), as quart-schema's provider does."""
+        if isinstance(value, date):  # Flask's default would write HTTP dates
+            return rfc3339(value)
         try:
             return DefaultJSONProvider.default(value)
         except TypeError:

@@ -1,9 +1,11 @@
 """The example resource's table. Remove it as README.md says."""
 
-from sqlalchemy import String
+from datetime import datetime
+
+from sqlalchemy import String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from .base import Base, UTCDateTime, utc_now
 
 NAME_LENGTH = 100
 DESCRIPTION_LENGTH = 1000
@@ -16,3 +18,8 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
     description: Mapped[str] = mapped_column(String(DESCRIPTION_LENGTH), default="")
     quantity: Mapped[int] = mapped_column(default=0)
+    # Set here when the item is made; the database's clock for rows written
+    # without the ORM.
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utc_now, server_default=func.now()
+    )

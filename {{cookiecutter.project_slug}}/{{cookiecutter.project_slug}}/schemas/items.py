@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..models.item import DESCRIPTION_LENGTH, NAME_LENGTH
 from .fields import Count, Id, Storable
@@ -45,6 +45,7 @@ class ItemOut(BaseModel):
     name: str
     description: str
     quantity: int
+    created_at: AwareDatetime = Field(description="When the item was made (RFC 3339)")
 
 
 class ItemQuery(BaseModel):
