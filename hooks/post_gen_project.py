@@ -26,6 +26,7 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 DATA_LAYER = (
     "alembic.ini",
     "{slug}/core/database.py",
+    "{slug}/core/schema_revision.py",
     "{slug}/migrations",
     "{slug}/models",
     "{slug}/schemas/fields.py",
@@ -34,6 +35,8 @@ DATA_LAYER = (
     "tests/test_database.py",
     "tests/test_items.py",
     "tests/test_migrations.py",
+    "tests/test_models.py",
+    "tests/test_schema_revision.py",
 )
 # Kubernetes: SQLite's one pod keeps its file on a volume; with PostgreSQL or
 # no database the pods scale (hpa.yaml, pdb.yaml), and PostgreSQL is migrated
@@ -43,12 +46,14 @@ AUTH_JWT = (
     "{slug}/core/auth.py",
     "{slug}/core/auth_keys.py",
     "{slug}/core/client_credentials.py",
+    "{slug}/core/dev_tokens.py",
     "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
     "tests/test_auth_tokens.py",
     "tests/test_client_credentials.py",
     "tests/test_client_credentials_errors.py",
+    "tests/test_dev_tokens.py",
     "tests/tokens.py",
 )
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {

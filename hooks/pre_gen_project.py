@@ -74,6 +74,7 @@ RESERVED_NAMES = frozenset(
         *("tzdata", "urllib3", "uv", "virtualenv", "wheel"),
         # names the baked layout uses, or that its .gitignore ignores
         *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
+        *("instance",),
         *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
         *("request_context", "settings", "test", "tests", "views", "wrappers"),
         *("alembic", "api", "core", "database", "fields", "migrations", "models"),

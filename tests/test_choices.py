@@ -78,17 +78,21 @@ AUTH_FILES = [
     "{slug}/core/auth.py",
     "{slug}/core/auth_keys.py",
     "{slug}/core/client_credentials.py",
+    "{slug}/core/dev_tokens.py",
     "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
     "tests/test_auth_tokens.py",
     "tests/test_client_credentials.py",
     "tests/test_client_credentials_errors.py",
+    "tests/test_dev_tokens.py",
     "tests/tokens.py",
 ]
 # Text in a file every bake has, there only with auth=jwt.
 AUTH_TEXT = {
-    "README.md": ("auth.py", "bearer tokens", "403"),
+    "README.md": ("auth.py", "bearer tokens", "403", "make token"),
+    "Makefile": ("dev_tokens", "instance/development.yml"),
+    ".gitignore": ("/instance/",),
     "docs/services.md": ("## Authentication", "JWT_PUBLIC_KEY", "TOKEN_URL"),
     "pyproject.toml": ("pyjwt",),
     "{slug}/settings.yml": ("JWT_", "TOKEN_URL", "CLIENT_SECRET"),

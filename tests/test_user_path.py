@@ -44,7 +44,7 @@ def test_make_alone_lists_the_targets(fresh_project: Path) -> None:
     output = check(["make"], cwd=fresh_project)
 
     targets = ("install", "migrate", "migration", "run", "serve", "openapi", "test")
-    for target in (*targets, "lint", "typecheck", "clean"):
+    for target in (*targets, "format", "lint", "typecheck", "clean"):
         assert f"make {target} " in output
 
 
@@ -58,6 +58,7 @@ def test_install_test_lint_typecheck_then_clean(fresh_project: Path) -> None:
     assert "Success: no issues found" in output
 
     revision = change_a_model_and_migrate(fresh_project)
+    format_what_lint_finds(fresh_project)
 
     check(["make", "clean"], cwd=fresh_project)
     # What the user made stays: their migration and their database.
@@ -78,19 +79,43 @@ def change_a_model_and_migrate(project: Path) -> str:
     before = set(versions.glob("rev_*.py"))
 
     refused = run(["make", "migration"], cwd=project)
-    check(["make", "migration", "MSG=add colour"], cwd=project)
+    written = run(["make", "migration", "MSG=add colour"], cwd=project)
     check(["make", "migrate"], cwd=project)
 
     assert refused.returncode != 0
     assert "MSG is required" in refused.stderr
+    assert written.returncode == 0, written.stderr
+    # Formatted before the fixer runs: no long line is reported on the way.
+    assert "E501" not in written.stdout + written.stderr
     [new] = set(versions.glob("rev_*.py")) - before
-    assert new.name.endswith("_add_colour.py")
+    # Numbered after the newest revision, as the example's are.
+    newest = max(int(path.name[4:8]) for path in before)
+    assert new.name == f"rev_{newest + 1:04d}_add_colour.py"
+    assert f'revision: str = "{newest + 1:04d}"' in new.read_text()
     assert "add_column" in new.read_text()
     output = check(["make", "lint", "typecheck"], cwd=project)
     assert "Success: no issues found" in output
     tests = check([".venv/bin/pytest", "-q", "tests/test_migrations.py"], project)
     assert " passed in " in tests
     return new.relative_to(project).as_posix()
+
+
+def format_what_lint_finds(project: Path) -> None:
+    """make lint, failing on formatting, says make format fixes it; it does."""
+    view = project / "my_service" / "views" / "home.py"
+    original = view.read_text()
+    untidy = original.replace('endpoint."""\n', 'endpoint."""\nimport os\n', 1)
+    view.write_text(untidy + "\nEXTRA = {  'a':1 }\n")  # unused import, format
+    try:
+        failed = run(["make", "lint"], cwd=project)
+        assert failed.returncode != 0
+        assert "make format" in failed.stderr
+
+        check(["make", "format"], cwd=project)
+        check(["make", "lint"], cwd=project)
+        assert "import os" not in view.read_text()
+    finally:
+        view.write_text(original)
 
 
 def test_the_example_resource_goes_as_the_readme_says(

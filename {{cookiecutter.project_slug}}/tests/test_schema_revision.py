@@ -30,6 +30,13 @@ HEAD = max(Revisions.of(VERSIONS).heads)
 broken = Blueprint("broken", __name__)
 
 
+@broken.get("/unmigrated")
+async def unmigrated() -> ResponseReturnValue:
+    # A table no migration has made yet.
+    await db_session().execute(text("SELECT * FROM not_migrated_yet"))
+    return {}
+
+
 @broken.get("/broken-sql")
 async def broken_sql() -> ResponseReturnValue:
     # A placeholder with no value: the driver's ProgrammingError, a bug.
@@ -143,7 +150,7 @@ async def test_a_database_without_alembics_table_is_not_ready(app: Quart) -> Non
 async def test_a_missing_table_is_a_503_that_says_migrations_are_pending(
     behind: Quart, caplog: pytest.LogCaptureFixture
 ) -> None:
-    response = await behind.test_client().get("/items")
+    response = await behind.test_client().get("/unmigrated")
 
     assert response.status_code == 503
     body = await response.get_json()

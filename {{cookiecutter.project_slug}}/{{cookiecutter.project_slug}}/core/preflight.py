@@ -3,6 +3,11 @@ server starts:
 
     python -m {{ cookiecutter.project_slug }}.core.preflight BIND WORKERS
 
+`make run` runs the first of them alone (the app loads) before the
+development server:
+
+    python -m {{ cookiecutter.project_slug }}.core.preflight --app
+
 - The app loads: a bad setting stops the start with one line naming it and
   exit status 2, rather than a traceback from each worker (a server's main
   process may even exit 0 when its worker cannot load the app).
@@ -130,7 +135,18 @@ def empty_metrics_directory(path: Path) -> None:
 {%- endif %}
 
 
+def failed(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--app"]:  # make run
+        try:
+            check_app()
+        except PreflightError as error:
+            return failed(str(error))
+        return 0
     bind, workers = argv
 {%- if cookiecutter.asgi_server == 'granian' %}
     metrics = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -154,8 +170,7 @@ def main(argv: list[str]) -> int:
         message = f"{bind}: {error}"
     else:
         return 0
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+    return failed(message)
 
 
 if __name__ == "__main__":
