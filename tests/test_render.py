@@ -103,7 +103,7 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"{slug}/migrations/env.py",
         f"{slug}/migrations/script.py.mako",
         f"{slug}/migrations/versions/rev_0001_create_items.py",
-        f"{slug}/migrations/versions/rev_0002_add_items_created_at.py",
+        f"{slug}/migrations/versions/rev_0002_items_created_at_and_lasting_ids.py",
         f"{slug}/models/__init__.py",
         f"{slug}/models/base.py",
         f"{slug}/models/item.py",

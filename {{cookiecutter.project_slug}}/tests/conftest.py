@@ -262,3 +262,4 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 handler.stop()
     root.handlers[:], level = saved
     root.setLevel(level)
+    logging.captureWarnings(False)

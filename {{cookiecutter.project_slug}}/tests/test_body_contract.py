@@ -14,9 +14,15 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from pydantic import BaseModel, Field
 from quart import Blueprint, Quart
-from quart_schema import validate_request, validate_response
+from quart_schema import (
+    document_response,
+    security_scheme,
+    validate_request,
+    validate_response,
+)
 
 from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.errors import ValidationErrorBody
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 LIMIT = 1024  # MAX_CONTENT_LENGTH of the app under test
@@ -33,8 +39,10 @@ class Probe(BaseModel):
 
 
 @probe.post("/contract-probe")
+@security_scheme([{"bearer": ["probe:write"]}])  # documented only
 @validate_request(Probe)
 @validate_response(Probe, 201)
+@document_response(ValidationErrorBody, 400)  # declared by the view this time
 async def contract_probe(data: Probe) -> tuple[Probe, int]:
     """Echo a valid body."""
     return data, 201
@@ -116,6 +124,8 @@ async def test_a_body_is_documented_as_required_with_the_errors_it_brings(
     for method, path in operations_with_a_body(document):
         operation = document["paths"][path][method]
         assert operation["requestBody"]["required"] is True
-        assert {"400", "413", "415"} <= set(operation["responses"])
+        assert {"400", "413", "415", "429"} <= set(operation["responses"])
         fields = operation["responses"]["400"]["content"][JSON]["schema"]
         assert "fields" in fields["required"]
+    probe_responses = document["paths"]["/contract-probe"]["post"]["responses"]
+    assert {"401", "403"} <= set(probe_responses)  # it needs a token and a scope

@@ -8,10 +8,10 @@ import threading
 from collections.abc import AsyncIterator
 
 import pytest
-from quart import Blueprint, Quart, abort, g
+from quart import Blueprint, Quart, abort, current_app, g, request
 from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
-from sqlalchemy import String, func, select
+from sqlalchemy import String, delete, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import QueuePool
 
@@ -84,6 +84,19 @@ async def duplicate_at_commit() -> ResponseReturnValue:
     return {}, 201
 
 
+@units.post("/changed-meanwhile/<int:note_id>")
+async def changed_meanwhile(note_id: int) -> ResponseReturnValue:
+    note = await db_session().get(Note, note_id)
+    assert note is not None
+    # Another request deletes the row between this one's read and write.
+    async with database(current_app).engine.begin() as connection:
+        await connection.execute(delete(Note).where(Note.id == note_id))
+    note.name = "changed"
+    if request.args.get("flush"):
+        await db_session().flush()
+    return {}, 200
+
+
 @pytest.fixture
 async def units_app() -> AsyncIterator[Quart]:
     """The app with the test views, and their table for the test's length."""
@@ -144,6 +157,22 @@ async def test_a_conflict_found_at_the_commit_is_a_json_409(units_app: Quart) ->
     assert response.status_code == 409
     assert (await response.get_json())["error"] == "Conflict"
     assert await names(units_app) == []
+
+
+@pytest.mark.parametrize("flush", ["", "1"], ids=["at-the-commit", "in-the-view"])
+async def test_a_row_changed_meanwhile_is_a_json_409(
+    units_app: Quart, flush: str
+) -> None:
+    async with database(units_app).engine.begin() as connection:
+        await connection.execute(insert(Note).values(id=7, name="kept"))
+
+    response = await units_app.test_client().post(
+        "/changed-meanwhile/7", query_string={"flush": flush}
+    )
+
+    assert response.status_code == 409
+    message = (await response.get_json())["message"]
+    assert "changed while the request was served" in message
 
 
 async def test_a_session_left_open_is_closed_at_teardown(app: Quart) -> None:

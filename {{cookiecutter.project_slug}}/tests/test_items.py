@@ -1,6 +1,7 @@
 """The example resource, end to end through the app: create, read, list,
 update, delete, its uniqueness rule and its validation errors."""
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,6 +154,7 @@ BAD_BODIES = {
     "empty-name": ({"name": "   "}, ["name"]),
     "long-name": ({"name": "x" * 101}, ["name"]),
     "nul-in-name": ({"name": "a\x00b"}, ["name"]),
+    "nul-in-description": ({"name": "a", "description": "a\x00b"}, ["description"]),
     "lone-surrogate": ({"name": "\ud800"}, ["name"]),
     "two-bad-fields": ({"name": 5, "quantity": -1}, ["name", "quantity"]),
     "huge-quantity": ({"name": "a", "quantity": 2**31}, ["quantity"]),
@@ -161,6 +163,14 @@ BAD_BODIES = {
     "string-for-number": ({"name": "a", "quantity": "7"}, ["quantity"]),
     "true-for-number": ({"name": "a", "quantity": True}, ["quantity"]),
     "fraction": ({"name": "a", "quantity": 1.5}, ["quantity"]),
+    "zero-width-space": ({"name": "\u200b"}, ["name"]),
+    "byte-order-mark": ({"name": "\ufeff"}, ["name"]),
+    "zero-width-joiner-inside": ({"name": "x\u200d"}, ["name"]),
+    "terminal-escape": ({"name": "red\x1b[31m"}, ["name"]),
+    "bell": ({"name": "ding\x07"}, ["name"]),
+    "line-separator": ({"name": "a\u2028b"}, ["name"]),
+    "private-use": ({"name": "\ue000"}, ["name"]),
+    "long-once-normalised": ({"name": "\ufdfa" * 6}, ["name"]),
 }
 
 
@@ -178,7 +188,19 @@ async def test_a_bad_body_is_a_400_naming_each_bad_field(
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=x", "after=-1", f"after={2**31}"]
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "after=-1",
+        f"after={2**31}",
+        "limit=5_0",
+        "limit=1.0",
+        "limit=+5",
+        "limit=%D9%A5",  # Arabic-Indic 5
+        "limit=%205",
+    ],
 )
 async def test_a_bad_page_query_is_a_400_naming_the_parameter(
     client: Client, query: str
@@ -188,3 +210,90 @@ async def test_a_bad_page_query_is_a_400_naming_the_parameter(
     assert response.status_code == 400
     fields = (await response.get_json())["fields"]
     assert [problem["field"] for problem in fields] == [query.split("=")[0]]
+
+
+async def test_a_whole_number_written_with_a_point_is_that_number(
+    client: Client,
+) -> None:
+    """JSON Schema's `integer`, which /openapi.json declares, admits 4318.0."""
+    item = await create(client, quantity=4318.0)
+
+    assert item["quantity"] == 4318
+
+
+async def test_a_name_is_stored_normalised_so_look_alikes_are_one_name(
+    client: Client,
+) -> None:
+    item = await create(client, name="\uff58")  # fullwidth x
+
+    assert item["name"] == "x"
+    taken = await client.post("/items", json={"name": " x "})
+    assert taken.status_code == 409
+
+
+async def test_a_deleted_items_id_never_names_another_item(client: Client) -> None:
+    first = await create(client, name="first")
+    await client.delete(f"/items/{first['id']}")
+
+    second = await create(client, name="second")
+
+    assert second["id"] != first["id"]
+    retried = await client.delete(f"/items/{first['id']}")
+    assert retried.status_code == 404
+    assert (await client.get(f"/items/{second['id']}")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/items/%D9%A3", "/items/%EF%BC%91", "/items/1%E2%80%8B", "/items/+1"],
+    ids=["arabic-indic-3", "fullwidth-1", "zero-width-space", "plus"],
+)
+async def test_only_ascii_digits_name_an_item(client: Client, path: str) -> None:
+    for n in range(3):
+        await create(client, name=f"item {n}")
+
+    response = await client.get(path)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("item_id", [2**31, 10**30])
+async def test_an_id_beyond_the_table_is_a_404_for_every_method(
+    client: Client, item_id: int
+) -> None:
+    path = f"/items/{item_id}"
+    responses = [
+        await client.get(path),
+        await client.patch(path, json={"quantity": 1}),
+        await client.delete(path),
+    ]
+
+    assert [response.status_code for response in responses] == [404, 404, 404]
+
+
+async def test_of_concurrent_deletes_of_one_item_exactly_one_succeeds(
+    client: Client,
+) -> None:
+    item = await create(client)
+
+    deletes = [client.delete(f"/items/{item['id']}") for _ in range(10)]
+    responses = await asyncio.gather(*deletes)
+
+    statuses = sorted(response.status_code for response in responses)
+
+    assert statuses == [204] + [404] * 9
+
+
+async def test_an_update_racing_a_delete_is_a_404_never_a_500(
+    client: Client,
+) -> None:
+    for round_ in range(5):
+        item = await create(client, name=f"raced {round_}")
+        path = f"/items/{item['id']}"
+        calls = [client.patch(path, json={"quantity": n}) for n in range(8)]
+        calls.insert(3, client.delete(path))
+
+        statuses = {response.status_code for response in await asyncio.gather(*calls)}
+
+        assert statuses <= {200, 204, 404}, statuses
+        assert (await client.get(path)).status_code == 404

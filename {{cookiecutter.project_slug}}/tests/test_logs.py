@@ -3,6 +3,7 @@
 import json
 import logging
 import sys
+import warnings
 
 import pytest
 
@@ -181,6 +182,21 @@ def test_configure_logging_writes_json_lines_to_stderr(
 
     lines = written(capsys)
     assert [json.loads(line)["message"] for line in lines] == ["one"]
+
+
+def test_a_librarys_warning_is_a_line_in_the_logs_format(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO", "json")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("0 rows were matched", UserWarning, stacklevel=1)
+
+    (line,) = written(capsys)
+    record = json.loads(line)
+    assert (record["logger"], record["level"]) == ("py.warnings", "WARNING")
+    assert "UserWarning: 0 rows were matched" in record["message"]
 
 
 def test_server_loggers_reach_the_root_handler_once(

@@ -7,8 +7,10 @@ response against pydantic models (schemas/), and documents them.
   swagger-ui-bundle package installed with the service, never from a CDN, and
   their route is hidden from the document. quart-schema's other pages (ReDoc,
   Scalar), which only load from a CDN, are off.
-- An operation that takes a JSON body documents it as required, with the
-  errors the body can bring: 400 (`ValidationErrorBody`), 413 and 415.
+- Every operation documents the errors the plumbing may answer for it: an
+  operation that takes a JSON body documents it as required, with 400
+  (`ValidationErrorBody`), 413 and 415; 401 and 403 where it needs a token
+  and a scope; 429 unless exempt from the rate limit.
 {%- if cookiecutter.auth == 'jwt' %}
 - Security: a bearer JWT (auth.py) on every operation, unless it declares its
   own (the scopes of `@require_scopes`, none for `@public`). /docs has an
@@ -22,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from quart import Blueprint, Quart, Response, abort, send_from_directory
+from quart_rate_limiter import QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE
 from quart_schema import Info, OpenAPIProvider, QuartSchema, hide
 from quart_schema.typing import Model
 from swagger_ui_bundle import swagger_ui_path
@@ -56,7 +59,7 @@ class NoContent(BaseModel):
     """A response without a body (204)."""
 
 
-# What every operation that takes a JSON body may answer because of the body:
+# What an operation that takes a JSON body may answer because of the body:
 # not JSON or not its model, larger than MAX_CONTENT_LENGTH, not sent as JSON.
 BODY_ERRORS: dict[int, type[BaseModel]] = {
     400: ValidationErrorBody,
@@ -68,23 +71,41 @@ BODY_ERRORS: dict[int, type[BaseModel]] = {
 class ServiceOpenAPI(OpenAPIProvider):
     """quart-schema's document, with bodiless responses (`NoContent`) as
     OpenAPI spells them (a description and no content), and every operation
-    that takes a body documenting it as required and the errors it brings."""
+    documenting the errors the plumbing may answer for it (`plumbing_errors`),
+    a body as required."""
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
+        view = self._app.view_functions[rule.endpoint]
         for operations in paths.values():
             for operation in operations.values():
-                if "requestBody" not in operation:
-                    continue
-                body = operation["requestBody"] = dict(operation["requestBody"])
-                body["required"] = True
+                if "requestBody" in operation:
+                    body = operation["requestBody"] = dict(operation["requestBody"])
+                    body["required"] = True
                 responses = operation["responses"] = dict(operation["responses"])
-                for status, model in BODY_ERRORS.items():
+                for status, model in self.plumbing_errors(operation, view).items():
                     if status not in responses:
                         response, more = self.build_response_object(model, None)
                         responses[status] = response
                         components.update(more)
         return paths, components
+
+    def plumbing_errors(
+        self, operation: dict[str, Any], view: object
+    ) -> dict[int, type[BaseModel]]:
+        """The statuses an operation may get from the plumbing, not its view:
+        its body's errors; 401 where it needs a token and 403 where it needs a
+        scope; 429 unless it is exempt from the rate limit (the service's own,
+        when set, or the gateway's)."""
+        errors = dict(BODY_ERRORS) if "requestBody" in operation else {}
+        security = operation.get("security", self._extension.security) or []
+        if any(security):
+            errors[401] = ErrorBody
+        if any(scopes for requirement in security for scopes in requirement.values()):
+            errors[403] = ErrorBody
+        if not getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False):
+            errors[429] = ErrorBody
+        return errors
 
     def build_response_object(
         self, model: type[Model], headers_model: type[Model] | None

@@ -10,7 +10,9 @@
 - Errors: a uniqueness (or other integrity) violation the view did not handle
   is a JSON 409; a database that cannot be reached is a JSON 503 (logged
   without a traceback, since there is nothing to debug in the service), and
-  so is a table or column the migrations have not yet created, saying so.
+  so is a table or column the migrations have not yet created, saying so; a
+  row another request changed or deleted meanwhile (an UPDATE or DELETE that
+  matched nothing) is a JSON 409, unless the view answers it first.
 - /readyz's `database` check reads the database's migration revision: it
   fails while the database is unreachable or behind the code's migrations
   (schema_revision.py).
@@ -45,6 +47,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from .errors import error_body
@@ -170,7 +173,7 @@ async def end_unit_of_work(response: ResponseTypes) -> ResponseTypes:
     try:
         if response.status_code < 400:
             await session.commit()
-    except (IntegrityError, *UNAVAILABLE) as error:
+    except (IntegrityError, StaleDataError, *UNAVAILABLE) as error:
         # Too late for the view's answer: the change is not saved.
         return await current_app.make_response(await database_error(error))
     finally:
@@ -190,6 +193,9 @@ async def database_error(error: Exception) -> ResponseReturnValue:
     database or one whose migrations are not applied."""
     if isinstance(error, IntegrityError):
         message = "the request conflicts with data the service holds"
+        return error_body(409, "Conflict", message), 409
+    if isinstance(error, StaleDataError):
+        message = "the data changed while the request was served: try again"
         return error_body(409, "Conflict", message), 409
     # The first line: no SQL, no parameters (hide_parameters), no URL.
     name, reason = type(error).__name__, first_line(error)
@@ -228,5 +234,6 @@ def init_database(app: Quart) -> None:
     app.after_request(end_unit_of_work)
     app.teardown_request(close_session)
     app.register_error_handler(IntegrityError, database_error)
+    app.register_error_handler(StaleDataError, database_error)
     for unavailable in (*UNAVAILABLE, ProgrammingError):
         app.register_error_handler(unavailable, database_error)

@@ -220,6 +220,9 @@ def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging._srcfile = None
+    # A library's warning (SQLAlchemy's SAWarning, say) is a record too, in
+    # the log's format, rather than a raw line on stderr.
+    logging.captureWarnings(True)
     logging.config.dictConfig(
         {
             "version": 1,

@@ -13,6 +13,10 @@ DESCRIPTION_LENGTH = 1000
 
 class Item(Base):
     __tablename__ = "items"
+    # An id, once given, never names another item: SQLite would otherwise
+    # reuse the highest id after its item is deleted (PostgreSQL's sequence
+    # never does).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)

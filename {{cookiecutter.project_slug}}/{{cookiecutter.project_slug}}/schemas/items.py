@@ -4,12 +4,15 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from ..models.base import ID_MAX
 from ..models.item import DESCRIPTION_LENGTH, NAME_LENGTH
-from .fields import Count, Id, Storable
+from .fields import Count, Id, NameText, QueryInt, Storable
 
+# Normalised first, so that the length counts what is stored.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_LENGTH),
+    NameText,
+    StringConstraints(min_length=1, max_length=NAME_LENGTH),
     Storable,
 ]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_LENGTH), Storable]
@@ -51,8 +54,8 @@ class ItemOut(BaseModel):
 class ItemQuery(BaseModel):
     """One page: up to `limit` items with ids above `after`, by id."""
 
-    limit: int = Field(20, ge=1, le=100)
-    after: Count = 0
+    limit: Annotated[int, Field(ge=1, le=100), QueryInt] = 20
+    after: Annotated[int, Field(ge=0, le=ID_MAX), QueryInt] = 0
 
 
 class ItemPage(BaseModel):

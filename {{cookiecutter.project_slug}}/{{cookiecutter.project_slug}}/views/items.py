@@ -10,6 +10,8 @@ token's claims (`current_claims()`).
 {%- endif %} Remove it as README.md says.
 """
 
+from typing import NoReturn
+
 from quart import Blueprint, abort{% if cookiecutter.auth == 'jwt' %}, current_app{% endif %}, url_for
 from quart_schema import (
     document_response,
@@ -17,9 +19,10 @@ from quart_schema import (
     validate_request,
     validate_response,
 )
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..core.api import NoContent
 {%- if cookiecutter.auth == 'jwt' %}
@@ -33,8 +36,9 @@ from ..schemas.items import ItemIn, ItemOut, ItemPage, ItemQuery, ItemUpdate
 
 items = Blueprint("items", __name__, url_prefix="/items")
 
-# An id beyond what the table can hold is simply not found.
-ITEM = f"/<int(max={ID_MAX}):item_id>"
+# ASCII digits only (core/service.py); an id beyond what the table can hold
+# is simply not found, whatever the method.
+ITEM = "/<int:item_id>"
 
 
 @items.post("")
@@ -50,7 +54,7 @@ async def create_item(data: ItemIn) -> tuple[ItemOut, int, dict[str, str]]:
     session = db_session()
     item = Item(**data.model_dump())
     session.add(item)
-    await save(session, item.name)  # assigns the id
+    await save(session, item)  # assigns the id
 {%- if cookiecutter.auth == 'jwt' %}
     who = current_claims().get("sub")
     current_app.logger.info("item %d created by %s", item.id, who)
@@ -109,7 +113,7 @@ async def update_item(item_id: int, data: ItemUpdate) -> ItemOut:
     item = await get_or_404(session, item_id)
     for field, value in data.model_dump(exclude_none=True).items():
         setattr(item, field, value)
-    await save(session, item.name)
+    await save(session, item)
     return ItemOut.model_validate(item)
 
 
@@ -121,21 +125,32 @@ async def update_item(item_id: int, data: ItemUpdate) -> ItemOut:
 @document_response(ErrorBody, 404)
 async def delete_item(item_id: int) -> tuple[str, int]:
     """Delete an item."""
-    session = db_session()
-    await session.delete(await get_or_404(session, item_id))
+    # One statement that says whether it deleted: of two deletes at once,
+    # one gets the 204 and the other the 404.
+    statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+    if item_id > ID_MAX or await db_session().scalar(statement) is None:
+        not_found(item_id)
     return "", 204
 
 
 async def get_or_404(session: AsyncSession, item_id: int) -> Item:
-    item = await session.get(Item, item_id)
+    item = await session.get(Item, item_id) if item_id <= ID_MAX else None
     if item is None:
-        abort(404, f"there is no item {item_id}")
+        not_found(item_id)
     return item
 
 
-async def save(session: AsyncSession, name: str) -> None:
-    """Write the changes now, so that a taken name is this request's 409."""
+def not_found(item_id: int) -> NoReturn:
+    abort(404, f"there is no item {item_id}")
+
+
+async def save(session: AsyncSession, item: Item) -> None:
+    """Write the changes now, so that a taken name is this request's 409, and
+    an item deleted meanwhile (by a request served at the same time) a 404."""
+    name, item_id = item.name, item.id  # a failed flush expires them
     try:
         await session.flush()
     except IntegrityError:
         abort(409, f"an item named {name!r} exists already")
+    except StaleDataError:
+        not_found(item_id)

@@ -1,4 +1,4 @@
-"""Add items.created_at, when each item was made.
+"""Add items.created_at, when each item was made; never reuse an item's id.
 
 Revision ID: 0002
 Revises: 0001
@@ -15,9 +15,9 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The table as revision 0001 made it. SQLite adds a column whose default is
-# not a constant only by copying the table, which `alembic upgrade --sql`
-# (no database to read the table from) can do only from this description.
+# The table as revision 0001 made it. SQLite changes a table by copying it,
+# which `alembic upgrade --sql` (no database to read the table from) can do
+# only from this description.
 ITEMS_0001 = sa.Table(
     "items",
     sa.MetaData(),
@@ -31,10 +31,16 @@ ITEMS_0001 = sa.Table(
 
 
 def upgrade() -> None:
-    # Items made before this revision get the time of the upgrade.
+    # SQLite: the copy gets AUTOINCREMENT, so that the id of a deleted item is
+    # never given again (PostgreSQL's sequence never does), and a new column
+    # whose default is not a constant. Items made before this revision get
+    # the time of the upgrade.
     sqlite = op.get_context().dialect.name == "sqlite"
     with op.batch_alter_table(
-        "items", copy_from=ITEMS_0001, recreate="always" if sqlite else "auto"
+        "items",
+        copy_from=ITEMS_0001,
+        recreate="always" if sqlite else "auto",
+        table_kwargs={"sqlite_autoincrement": True},
     ) as batch_op:
         batch_op.add_column(
             sa.Column(
