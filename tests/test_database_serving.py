@@ -21,13 +21,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 
-from contexts import DATABASE_CONTEXTS, python_of
+from contexts import DATABASE_CONTEXTS, SLUGS, python_of
 from database_service import (
     POSTGRES,
     Cluster,
@@ -86,7 +87,12 @@ def test_items_crud_over_http(postgres_service: Service) -> None:
 
     assert created.status == 201, created
     item = created.json()
-    assert item == {"id": item["id"], **widget}
+    assert item == {"id": item["id"], "created_at": item["created_at"], **widget}
+    # RFC 3339 with its offset, as /openapi.json declares, read back from
+    # PostgreSQL (timestamptz) in UTC.
+    stamp = datetime.fromisoformat(item["created_at"])
+    assert item["created_at"].endswith("Z")
+    assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
     location = urljoin(f"{base}/items", created.headers["location"])
     assert location == f"{base}/items/{item['id']}"
     assert call(location, "GET", "").json() == item
@@ -289,4 +295,6 @@ def test_the_bakes_tests_use_the_database_test_database_url_names(
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
     version = run([python, "-c", VERSION_PROBE, url], project, timeout=30)
-    assert version.stdout.strip() == "0001", version.stdout + version.stderr
+    versions = project / SLUGS[POSTGRES] / "migrations" / "versions"
+    newest = max(path.name[4:8] for path in versions.glob("rev_*.py"))
+    assert version.stdout.strip() == newest, version.stdout + version.stderr

@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import alembic_config
+from conftest import PROJECT, alembic_config
 from sqlalchemy import Column, Connection, Integer, Table, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -22,8 +22,8 @@ from {{ cookiecutter.project_slug }}.core.schema_revision import Revisions
 from {{ cookiecutter.project_slug }}.models import Base
 from {{ cookiecutter.project_slug }}.models.base import UTCDateTime
 
-PROJECT = Path(__file__).resolve().parents[1]
-VERSIONS = PROJECT / "{{ cookiecutter.project_slug }}" / "migrations" / "versions"
+PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"
+VERSIONS = PACKAGE / "migrations" / "versions"
 
 
 def differences(connection: Connection) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import cast
 
 import pytest
 from alembic import command
-from conftest import alembic_config
+from conftest import PROJECT, alembic_config
 from quart import Blueprint, Quart
 from quart.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -24,7 +24,8 @@ from {{ cookiecutter.project_slug }}.core.schema_revision import (
 )
 from {{ cookiecutter.project_slug }}.views import blueprints
 
-VERSIONS = Path(__file__).resolve().parents[1] / "{{ cookiecutter.project_slug }}/migrations/versions"
+PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"
+VERSIONS = PACKAGE / "migrations" / "versions"
 HEAD = max(Revisions.of(VERSIONS).heads)
 
 broken = Blueprint("broken", __name__)
