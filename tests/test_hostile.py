@@ -4,11 +4,13 @@ What a probe of the baked service as an attacker found (issue: hardening),
 each kept fixed here through the real server: requests whose target is not a
 path, other HTTP versions, the request smuggling shape, WebSocket upgrades,
 HTTP/2 cleartext, malformed JSON bodies, log forging, a body announced and
-never sent, OPTIONS, the Server header. Where a server's own parser refuses a
+never sent, OPTIONS, the Server header, HTTP/1.0, redirects that would name
+the Host header, repeated headers. Where a server's own parser refuses a
 request before the app sees it, the expected answer says "server": a plain
 400 from the server, never a 500, and the connection closed.
 
-The service runs with one JSON endpoint more (POST /echo), as a user's would.
+The service runs with two endpoints more, as a user's would: POST /echo, and
+GET /request/ (a path that ends in a slash), which answers what the app saw.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ echo = Blueprint("echo", __name__)
 @echo.post("/echo")
 async def echo_json() -> dict[str, object]:
     return {{"received": await request.get_json()}}
+
+
+@echo.get("/request/")
+async def what_the_app_saw() -> dict[str, object]:
+    return {{
+        "http_version": request.http_version,
+        "authorization": request.headers.getlist("Authorization"),
+    }}
 
 
 app.register_blueprint(echo)
@@ -283,6 +293,49 @@ def test_the_server_header(target: Target) -> None:
 
     expected = {"granian": "granian"}.get(target.server)
     assert reply.headers.get("server") == expected
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_http_1_0_and_1_1_are_served(target: Target, version: str) -> None:
+    """granian names HTTP/1.0 "1" in the ASGI scope, which the guard once
+    refused with a 505: the app sees "1.0" on every server."""
+    reply = target.send(f"GET /request/ HTTP/{version}\r\nHost: svc\r\n\r\n".encode())
+
+    assert reply.status == 200, reply
+    assert reply.json()["http_version"] == version
+
+
+def test_a_path_with_double_slashes_is_a_json_404(target: Target) -> None:
+    """werkzeug merged the slashes and redirected, in HTML, to the host the
+    client named: Location: http://evil.example/docs/assets/..."""
+    reply = target.send(
+        b"GET /docs//assets/swagger-ui.css HTTP/1.1\r\nHost: evil.example\r\n\r\n"
+    )
+
+    assert reply.status == 404, reply
+    assert reply.headers["content-type"] == "application/json"
+    assert "location" not in reply.headers
+
+
+def test_a_redirect_is_json_and_names_a_path_only(target: Target) -> None:
+    """A route that ends in a slash, asked for without it."""
+    reply = target.send(b"GET /request?x=1 HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+
+    assert reply.status == 308, reply
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["location"] == "/request/?x=1"
+    assert reply.json()["status"] == 308
+
+
+def test_repeated_headers_reach_the_app_each_on_its_own(target: Target) -> None:
+    """What lets auth.py (auth=jwt) refuse two Authorization headers: no
+    server drops one or joins them."""
+    reply = target.send(
+        b"GET /request/ HTTP/1.1\r\nHost: svc\r\n"
+        b"Authorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"
+    )
+
+    assert reply.json()["authorization"] == ["Bearer a", "Bearer b"]
 
 
 def test_http2_is_served_when_the_setting_asks_for_it(

@@ -143,6 +143,7 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         "tests/test_proxy.py",
         "tests/test_rate_limits.py",
         "tests/test_request_context.py",
+        "tests/test_routing.py",
         "tests/test_schema_revision.py",
         "tests/test_settings.py",
         "tox.ini",

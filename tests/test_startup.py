@@ -1,7 +1,8 @@
 """`make serve` starting and holding up, on every asgi_server: the preflight
-checks through the real command (a bad setting is one line; WORKERS; a unix
-socket left by a crash is cleared, a live one is not taken over), unix socket
-modes, and a burst of connections opened and closed without a byte sent.
+checks through the real command (a bad setting or a malformed BIND is one
+line; WORKERS; a unix socket left by a crash is cleared, a live one is not
+taken over), unix socket modes, and a burst of connections opened and closed
+without a byte sent.
 """
 
 from __future__ import annotations
@@ -98,6 +99,23 @@ def test_a_bad_setting_stops_make_serve_with_one_line(
         "error: setting LOG_FORMAT = 'xml' must be json or text"
     ), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1:", "127.0.0.1:65536"])
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_malformed_bind_stops_make_serve_with_one_line(
+    server: str, bind: str, bake: Bake, installed: Installed
+) -> None:
+    """granian stopped with a usage error of its own on a BIND without a port."""
+    context = SERVER_CONTEXTS[server]
+    project, venv = bake(context), installed(context, python_of(context))
+
+    result = run(serve_args(venv, bind), project, environment(), 60)
+
+    assert result.returncode != 0
+    first, *rest = result.stderr.splitlines()
+    assert first.startswith(f"error: BIND={bind}: the port "), result.stderr
+    assert not [line for line in rest if not line.startswith("make: ***")], rest
 
 
 @pytest.mark.parametrize("server", SERVERS)

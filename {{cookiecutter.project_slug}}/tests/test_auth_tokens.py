@@ -20,6 +20,7 @@ from tokens import (
     ISSUER,
     KEY,
     OTHER_KEY,
+    REALM,
     JWKSServer,
     assert_refused,
     b64,
@@ -31,6 +32,7 @@ from tokens import (
     signed_with_public_pem,
     without_token,
 )
+from werkzeug.datastructures import Headers
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.auth import (
@@ -72,6 +74,13 @@ HOSTILE = {
     "missing-iss": mint(iss=None),
     "missing-aud": mint(aud=None),
     "exp-not-a-number": signed(claims(exp="tomorrow")),
+    "exp-a-numeric-string": signed(claims(exp="9999999999")),
+    "nbf-a-numeric-string": signed(claims(nbf=str(NOW))),
+    "iat-a-numeric-string": signed(claims(iat=str(NOW))),
+    "nbf-true": signed(claims(nbf=True)),
+    "padded": f"{VALID}==",  # PyJWT decodes base64 with padding
+    "padded-parts": f"{HEADER}==.{PAYLOAD}=.{SIGNATURE}==",
+    "standard-base64": f"{HEADER}.{PAYLOAD}.+/{SIGNATURE[2:]}",
     "issuer-a-list": signed(claims(iss=[ISSUER])),
     "audience-a-number": signed(claims(aud=7)),
 }
@@ -106,9 +115,23 @@ async def test_a_hostile_token_is_a_json_401(verifying: Client, token: str) -> N
         (signed_with_public_pem(), "the token's algorithm is not accepted"),
         ("x" * (MAX_TOKEN_LENGTH + 1), "the token is too long"),
         ("abc def", "the token is malformed"),
+        (f"{VALID}==", "the token is malformed"),
         ("", "the Authorization header holds no token"),
+        (signed(claims(exp="9999999999")), "the token's exp claim is not a number"),
+        (signed(claims(nbf=str(NOW))), "the token's nbf claim is not a number"),
     ],
-    ids=["expired", "audience", "issuer", "algorithm", "too-long", "space", "empty"],
+    ids=[
+        "expired",
+        "audience",
+        "issuer",
+        "algorithm",
+        "too-long",
+        "space",
+        "padded",
+        "empty",
+        "exp-a-string",
+        "nbf-a-string",
+    ],
 )
 async def test_the_challenge_says_why_the_token_is_refused(
     anonymous: Client, token: str, why: str
@@ -116,6 +139,25 @@ async def test_the_challenge_says_why_the_token_is_refused(
     response = await anonymous.get("/", headers={"Authorization": f"Bearer {token}"})
 
     assert await assert_refused(response, 401, INVALID) == why
+
+
+async def test_two_authorization_headers_are_a_json_400(anonymous: Client) -> None:
+    """Which one would count is not the service's guess to make (RFC 6750
+    3.1: invalid_request), even when both hold the same valid token."""
+    both = Headers([("Authorization", f"Bearer {VALID}")] * 2)
+
+    response = await anonymous.get("/", headers=both)
+
+    challenge = f'{REALM}, error="invalid_request"'
+    message = await assert_refused(response, 400, challenge)
+    assert message == "the request has more than one Authorization header: send one"
+
+
+async def test_a_fractional_exp_is_a_number(anonymous: Client) -> None:
+    """NumericDate allows fractions (RFC 7519 2)."""
+    response = await anonymous.get("/", headers=bearer(mint(exp=NOW + 300.5)))
+
+    assert response.status_code == 200
 
 
 def test_an_error_pyjwt_may_add_later_is_described_without_its_words() -> None:

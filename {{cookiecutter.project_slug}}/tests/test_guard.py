@@ -9,7 +9,7 @@ import logging
 
 import pytest
 from asgi_calls import Message, call, http_scope, response_of, websocket_scope
-from quart import Blueprint, Quart, websocket
+from quart import Blueprint, Quart, request, websocket
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
@@ -48,11 +48,27 @@ async def test_other_http_versions_are_a_json_505(app: Quart, version: str) -> N
     assert_refused(sent, 505, f"HTTP/{version} is not served here")
 
 
-@pytest.mark.parametrize("version", ["1.0", "1.1"])
-async def test_http_1_is_served(app: Quart, version: str) -> None:
-    sent = await call(app, http_scope(http_version=version))
+versions = Blueprint("versions", __name__)
 
-    assert response_of(sent)[::2] == (200, {})
+
+@versions.get("/version")
+async def http_version() -> dict[str, str]:
+    return {"http_version": request.http_version}
+
+
+@pytest.mark.parametrize(
+    ("version", "seen"),
+    [("1.0", "1.0"), ("1.1", "1.1"), ("1", "1.0")],
+    ids=["1.0", "1.1", "granian-1.0"],
+)
+async def test_http_1_is_served(version: str, seen: str) -> None:
+    """granian names HTTP/1.0 "1" in the scope: the app sees it as ASGI
+    spells it, "1.0"."""
+    app = create_app(blueprints=[*blueprints, versions])
+
+    sent = await call(app, http_scope(http_version=version, path="/version"))
+
+    assert response_of(sent)[::2] == (200, {"http_version": seen})
 
 
 async def test_http_2_is_served_when_the_setting_allows_it() -> None:

@@ -74,6 +74,42 @@ def test_a_bad_setting_stops_the_start_with_one_line(
     assert error == "error: setting LOG_FORMAT = 'xml' must be json or text\n"
 
 
+BAD_BINDS = {
+    "127.0.0.1:": "the port is missing",
+    "[::1]": "the port is missing",
+    "8000": "the host or the port is missing",
+    ":8000": "the host is missing",
+    "127.0.0.1:0": "the port 0 is not a number from 1 to 65535",
+    "127.0.0.1:65536": "the port 65536 is not a number from 1 to 65535",
+    "127.0.0.1:http": "the port http is not a number from 1 to 65535",
+    "127.0.0.1:\u0668": "the port \u0668 is not a number from 1 to 65535",
+    "::1:8000": "an IPv6 address goes in brackets",
+    "[::g]:8000": "[::g] is not an IPv6 address",
+    "local host:8000": "local host is not a host name or an IP address",
+    "unix:": "the socket's path is missing",
+}
+
+
+@pytest.mark.parametrize("bind", BAD_BINDS)
+def test_a_malformed_bind_stops_the_start_with_one_line(
+    capsys: pytest.CaptureFixture[str], bind: str
+) -> None:
+    """Before the app is even built: the server would stop with a usage
+    error of its own, or listen where nobody meant it to."""
+    status, error = run(capsys, bind, "1")
+
+    assert status == 2
+    forms = "host:port, [::1]:port or unix:/path/to.sock"
+    assert error == f"error: BIND={bind}: {BAD_BINDS[bind]} (use {forms})\n"
+
+
+@pytest.mark.parametrize("bind", ["localhost:8000", "0.0.0.0:1", "[::1]:65535"])
+def test_host_names_ipv4_and_bracketed_ipv6_addresses_pass(
+    capsys: pytest.CaptureFixture[str], bind: str
+) -> None:
+    assert run(capsys, bind, "1") == (0, "")
+
+
 {%- if cookiecutter.asgi_server == 'granian' %}
 
 

@@ -1,10 +1,13 @@
 """Bearer tokens: every endpoint but the public ones needs a valid JWT.
 
-- A request carries `Authorization: Bearer <JWT>`, verified with PyJWT against
-  the key auth_keys.py holds: its signature, with one of JWT_ALGORITHMS (never
-  an algorithm the token picks), and its `exp`, `iss` (JWT_ISSUER) and `aud`
-  (JWT_AUDIENCE) claims, each required, with JWT_LEEWAY seconds of clock skew
-  for `exp` and `nbf`. A token over MAX_TOKEN_LENGTH is refused unread.
+- A request carries one `Authorization: Bearer <JWT>` header, verified with
+  PyJWT against the key auth_keys.py holds: its signature, with one of
+  JWT_ALGORITHMS (never an algorithm the token picks), and its `exp`, `iss`
+  (JWT_ISSUER) and `aud` (JWT_AUDIENCE) claims, each required, with
+  JWT_LEEWAY seconds of clock skew for `exp` and `nbf`. `exp`, `nbf` and
+  `iat` are JSON numbers (RFC 7519 NumericDate; PyJWT alone takes "9999999999").
+- The token is a JWS in compact form: three base64url parts, without padding
+  (RFC 7515 7.1, 2). A token over MAX_TOKEN_LENGTH is refused unread.
 - Public: what `@public` marks (the probes, the /docs assets), quart-schema's
   /openapi.json and /docs, OPTIONS (CORS preflights carry no token), and paths
   no route matches, whose JSON 404 or 405 stays.
@@ -15,8 +18,10 @@
 - A view reads the verified claims with `current_claims()`.
 - Refusals have errors.py's JSON shape and a challenge (RFC 6750 3): no token,
   or another scheme (Basic), a 401 with `WWW-Authenticate: Bearer realm=...`;
-  a bad token, a 401 with `error="invalid_token"` and why; a valid token that
-  lacks a scope the route needs, a 403 with `error="insufficient_scope"`.
+  a bad token, a 401 with `error="invalid_token"` and why; more than one
+  Authorization header, a 400 with `error="invalid_request"` (RFC 6750 3.1:
+  which one would count is not the service's guess to make); a valid token
+  that lacks a scope the route needs, a 403 with `error="insufficient_scope"`.
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ CLAIMS = "_auth_claims"
 # quart-schema's own views, which no decorator of ours reaches.
 SCHEMA_VIEWS = ("openapi", "swagger_ui")
 REQUIRED_CLAIMS = ["exp", "iss", "aud"]
+NUMERIC_DATES = ("exp", "nbf", "iat")
 # A longer Authorization header is refused before any parsing; nginx (the
 # gateway) refuses header lines over 8 KB by default anyway.
 MAX_TOKEN_LENGTH = 8192
-B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 2.1
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 # Why a token is refused, in words safe for a header (the error's own message
 # may quote the token). The first class that matches wins.
 REASONS: tuple[tuple[type[Exception], str], ...] = (
@@ -62,6 +68,18 @@ REASONS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.DecodeError, "the token is malformed"),
     (UnknownKeyError, "the token's key (kid) is unknown"),
 )
+
+
+class NotANumericDateError(jwt.InvalidTokenError):
+    """A time claim that is not a JSON number ("9999999999", true)."""
+
+    def __init__(self, claim: str) -> None:
+        super().__init__(claim)
+        self.claim = claim
+
+
+def is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -86,6 +104,9 @@ class Verifier:
             leeway=self.leeway,
             options={"require": REQUIRED_CLAIMS},
         )
+        for name in NUMERIC_DATES:
+            if name in claims and not is_numeric_date(claims[name]):
+                raise NotANumericDateError(name)
         return claims
 
 
@@ -134,8 +155,15 @@ def current_claims() -> Mapping[str, Any]:
     return claims
 
 
-def bearer_token(authorization: str | None) -> str:
-    """The token of an Authorization header, checked for shape only."""
+def bearer_token(authorizations: list[str]) -> str:
+    """The token of the request's Authorization headers, checked for shape
+    only."""
+    if len(authorizations) > 1:
+        message = "the request has more than one Authorization header: send one"
+        raise BearerError(
+            400, message, error="invalid_request", error_description=message
+        )
+    authorization = authorizations[0] if authorizations else None
     if authorization is not None and len(authorization) > MAX_TOKEN_LENGTH:
         raise invalid_token("the token is too long")
     scheme, _, token = (authorization or "").partition(" ")
@@ -145,7 +173,7 @@ def bearer_token(authorization: str | None) -> str:
         raise BearerError(401, message)
     if not token:
         raise invalid_token("the Authorization header holds no token")
-    if not B64TOKEN.fullmatch(token):
+    if not COMPACT_JWS.fullmatch(token):
         raise invalid_token("the token is malformed")
     return token
 
@@ -163,6 +191,8 @@ def granted_scopes(claims: Mapping[str, Any]) -> set[str]:
 def reason(error: Exception) -> str:
     if isinstance(error, jwt.MissingRequiredClaimError):
         return f"the token has no {error.claim} claim"
+    if isinstance(error, NotANumericDateError):
+        return f"the token's {error.claim} claim is not a number"
     for kind, words in REASONS:
         if isinstance(error, kind):
             return words
@@ -177,7 +207,7 @@ async def authenticate(incoming: BaseRequestWebsocket) -> None:
     view = current_app.view_functions[endpoint]
     if getattr(view, PUBLIC, False) or endpoint in SCHEMA_VIEWS:
         return
-    token = bearer_token(incoming.headers.get("Authorization"))
+    token = bearer_token(incoming.headers.getlist("Authorization"))
     verifier: Verifier = current_app.extensions[EXTENSION]
     try:
         claims = await verifier.claims(token)

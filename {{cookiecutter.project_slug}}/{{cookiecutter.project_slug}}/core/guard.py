@@ -8,7 +8,9 @@ request_context.py wraps this middleware).
 - An HTTP version other than 1.0 and 1.1 (hypercorn accepts `HTTP/9.9`): 505.
   HTTP/2 too, unless the HTTP2 setting allows it: behind the gateway the
   service speaks HTTP/1.1 only, and hypercorn serves cleartext HTTP/2 (h2c)
-  to anyone who asks, with no switch to turn it off.
+  to anyone who asks, with no switch to turn it off. granian names HTTP/1.0
+  "1" in the scope, not "1.0" as ASGI spells it: the app gets "1.0", so 1.0
+  and 1.1 are served alike on every server.
 - Both Content-Length and Transfer-Encoding (the request smuggling shape;
   hypercorn would serve a request hidden after the body): 400, and the
   connection is closed.
@@ -38,6 +40,8 @@ from hypercorn.typing import (
 from .errors import error_body
 
 HTTP_VERSIONS = ("1.0", "1.1")
+# Other spellings of an HTTP version servers put in the scope, and ASGI's.
+VERSION_SPELLINGS = {"1": "1.0"}  # granian
 NO_WEBSOCKETS = "this service has no WebSocket endpoint"
 
 # (status, reason phrase, message)
@@ -81,6 +85,10 @@ class RequestGuardMiddleware:
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] == "http":
+            version = VERSION_SPELLINGS.get(scope["http_version"])
+            if version is not None:
+                scope = scope.copy()
+                scope["http_version"] = version
             refusal = self.refusal(scope)
             if refusal is not None:
                 await self.refuse_http(send, *refusal)

@@ -8,6 +8,9 @@ development server:
 
     python -m {{ cookiecutter.project_slug }}.core.preflight --app
 
+- BIND is `host:port` (a port from 1 to 65535; an IPv6 host in brackets,
+  `[::1]:8000`) or `unix:/path/to.sock`: the server would fail on any other
+  with a usage error (granian, uvicorn) or listen somewhere unexpected.
 - The app loads: a bad setting stops the start with one line naming it and
   exit status 2, rather than a traceback from each worker (a server's main
   process may even exit 0 when its worker cannot load the app).
@@ -36,9 +39,11 @@ development server:
 
 from __future__ import annotations
 
+import ipaddress
 {% if cookiecutter.asgi_server == 'granian' -%}
 import os
 {% endif -%}
+import re
 import socket
 import stat
 import sys
@@ -49,6 +54,41 @@ from .settings import SettingsError
 
 class PreflightError(RuntimeError):
     """The server must not start; the message says why."""
+
+
+HOST_NAME = re.compile(r"[A-Za-z0-9.-]+")  # a name or an IPv4 address
+BIND_FORMS = "host:port, [::1]:port or unix:/path/to.sock"
+
+
+def check_bind(bind: str) -> None:
+    """BIND is an address every asgi_server reads the same way."""
+    problem = bind_problem(bind)
+    if problem is not None:
+        raise PreflightError(f"BIND={bind}: {problem} (use {BIND_FORMS})")
+
+
+def bind_problem(bind: str) -> str | None:
+    if bind.startswith("unix:"):
+        return "the socket's path is missing" if bind == "unix:" else None
+    host, colon, port = bind.rpartition(":")
+    if not colon:
+        return "the host or the port is missing"
+    if not host:
+        return "the host is missing"
+    if not port or (host.startswith("[") and not host.endswith("]")):
+        return "the port is missing"
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"{host} is not an IPv6 address"
+    elif ":" in host:
+        return "an IPv6 address goes in brackets"
+    elif not HOST_NAME.fullmatch(host):
+        return f"{host} is not a host name or an IP address"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"the port {port} is not a number from 1 to 65535"
+    return None
 
 
 def check_app() -> None:
@@ -152,6 +192,7 @@ def main(argv: list[str]) -> int:
     metrics = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 {%- endif %}
     try:
+        check_bind(bind)
         check_workers(workers)
 {%- if cookiecutter.asgi_server == 'granian' %}
         if metrics:

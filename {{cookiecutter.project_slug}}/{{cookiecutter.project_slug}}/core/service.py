@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from quart import Quart, Response
 from quart.typing import ResponseTypes
-from werkzeug.routing import IntegerConverter
+from quart.wrappers import BaseRequestWebsocket
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, RequestRedirect
 
 from .wrappers import ServiceRequest
 
@@ -19,17 +22,49 @@ class AsciiIntegerConverter(IntegerConverter):
     regex = r"[0-9]+"
 
 
+class Moved(HTTPException):
+    """A 308 to the path where the resource is, which errors.py renders as
+    JSON like any HTTP error, keeping its Location header."""
+
+    code = 308
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"the resource is at {location}")
+        self.location = location
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [*super().get_headers(*args, **kwargs), ("Location", self.location)]
+
+
+def own_path(url: str) -> str:
+    """The path and query of a URL werkzeug made absolute with the request's
+    own Host header, which the client chooses: without scheme and host, the
+    client resolves it against the URL it asked for. One leading slash, since
+    `//host/...` would name another host."""
+    parts = urlsplit(url)
+    path = "/" + parts.path.lstrip("/")
+    return f"{path}?{parts.query}" if parts.query else path
+
+
 class Service(Quart):
     """Quart, with the request class of wrappers.py, route ids (`<int:...>`)
     of ASCII digits only, OPTIONS answered with a 204 and an Allow header (not
     an empty text/html page), and no content headers on a response that has no
-    content."""
+    content.
+
+    Routing never answers in HTML or names the Host header a client sent:
+    `//` inside a path is a 404 like any other path no route has (no redirect
+    to the path with the slashes merged; leading slashes werkzeug reads as
+    one), and werkzeug's other redirects (a rule that ends in `/` asked for
+    without it, a rule's defaults) are JSON 308s whose Location is a path.
+    """
 
     request_class = ServiceRequest
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.url_map.converters["int"] = AsciiIntegerConverter
+        self.url_map.merge_slashes = False  # every rule added later reads it
         self.after_request(without_content_headers)
 
     async def make_default_options_response(self, *args: Any) -> Response:
@@ -37,6 +72,13 @@ class Service(Quart):
         response = await super().make_default_options_response(*args)
         response.status_code = 204
         return response
+
+    def raise_routing_exception(self, request: BaseRequestWebsocket) -> NoReturn:
+        error = request.routing_exception
+        if isinstance(error, RequestRedirect):
+            # Quart would send werkzeug's HTML page, bypassing errors.py.
+            raise Moved(own_path(error.new_url)) from None
+        super().raise_routing_exception(request)
 
 
 async def without_content_headers(response: ResponseTypes) -> ResponseTypes:
