@@ -55,8 +55,9 @@ def test_every_endpoint_documents_its_success_response(app: Quart) -> None:
 
 
 def test_every_operation_documents_what_the_plumbing_may_answer(app: Quart) -> None:
-    """429 unless exempt from the rate limit (the probes); 401 where a token is
-    needed, 403 where a scope is (auth=jwt); a body's 400, 413 and 415."""
+    """429 unless exempt from the rate limit (the probes); 400 and 401 where a
+    token is needed, 403 where a scope is (auth=jwt); a body's 400, 413 and
+    415."""
     document = json.loads(openapi_json(app))
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
@@ -66,6 +67,8 @@ def test_every_operation_documents_what_the_plumbing_may_answer(app: Quart) -> N
             assert ("429" in responses) is not exempt, where
             security = operation.get("security", document.get("security", []))
             assert ("401" in responses) is any(security), where
+            if any(security):  # 400: more than one Authorization header
+                assert "400" in responses, where
             scoped = any(scopes for need in security for scopes in need.values())
             assert ("403" in responses) is scoped, where
             if "requestBody" in operation:

@@ -151,6 +151,9 @@ async def test_two_authorization_headers_are_a_json_400(anonymous: Client) -> No
     challenge = f'{REALM}, error="invalid_request"'
     message = await assert_refused(response, 400, challenge)
     assert message == "the request has more than one Authorization header: send one"
+    # The shape of every 400 /openapi.json documents: the part at fault.
+    fault = {"field": "Authorization", "message": "sent more than once"}
+    assert (await response.get_json())["fields"] == [fault]
 
 
 async def test_a_fractional_exp_is_a_number(anonymous: Client) -> None:

@@ -94,13 +94,13 @@ class ServiceOpenAPI(OpenAPIProvider):
         self, operation: dict[str, Any], view: object
     ) -> dict[int, type[BaseModel]]:
         """The statuses an operation may get from the plumbing, not its view:
-        its body's errors; 401 where it needs a token and 403 where it needs a
-        scope; 429 unless it is exempt from the rate limit (the service's own,
+        its body's errors; 400 and 401 where it needs a token and 403 where it
+        needs a scope; 429 unless it is exempt from the rate limit (the service's own,
         when set, or the gateway's)."""
         errors = dict(BODY_ERRORS) if "requestBody" in operation else {}
         security = operation.get("security", self._extension.security) or []
-        if any(security):
-            errors[401] = ErrorBody
+        if any(security):  # 400: more than one Authorization header
+            errors.update({400: ValidationErrorBody, 401: ErrorBody})
         if any(scopes for requirement in security for scopes in requirement.values()):
             errors[403] = ErrorBody
         if not getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False):

@@ -111,11 +111,18 @@ class Verifier:
 
 
 class BearerError(HTTPException):
-    """A 401 or 403 with its WWW-Authenticate challenge (RFC 6750 3)."""
+    """A 400, 401 or 403 with its WWW-Authenticate challenge (RFC 6750 3)."""
 
-    def __init__(self, code: int, description: str, **params: str) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        fields: list[dict[str, str]] | None = None,
+        **params: str,
+    ) -> None:
         super().__init__(description)
         self.code = code
+        self.fields = fields  # a 400's part at fault (errors.py)
         params = {"realm": current_app.name, **params}
         self.challenge = "Bearer " + ", ".join(f'{k}="{v}"' for k, v in params.items())
 
@@ -160,8 +167,9 @@ def bearer_token(authorizations: list[str]) -> str:
     only."""
     if len(authorizations) > 1:
         message = "the request has more than one Authorization header: send one"
+        fault = [{"field": "Authorization", "message": "sent more than once"}]
         raise BearerError(
-            400, message, error="invalid_request", error_description=message
+            400, message, fault, error="invalid_request", error_description=message
         )
     authorization = authorizations[0] if authorizations else None
     if authorization is not None and len(authorization) > MAX_TOKEN_LENGTH:

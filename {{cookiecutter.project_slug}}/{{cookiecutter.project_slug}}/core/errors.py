@@ -2,8 +2,9 @@
 
 Every error has one shape, `ErrorBody`; a request that fails validation adds
 the bad fields (`ValidationErrorBody`) and a failed readiness probe its checks.
-A body that is not JSON at all is a failed validation of the field `body`:
-every 400 an operation with a body answers has the shape it documents.
+A part of the request that cannot be read at all (a body that is not JSON,
+a header sent twice) is a failed validation of that part (`"field": "body"`):
+every 400 has the `ValidationErrorBody` shape that operations document.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class MalformedBody(BadRequest):
 
     def __init__(self, reason: str) -> None:
         super().__init__("the body is not valid JSON")
-        self.reason = reason
+        self.fields = [{"field": "body", "message": reason}]
 
 
 def error_body(status: int, error: str, message: str | None) -> dict[str, Any]:
@@ -64,7 +65,11 @@ async def http_error(error: HTTPException) -> ResponseReturnValue:
         for name, value in error.get_headers()
         if name.lower() != "content-type"
     ]
-    return error_body(status, error.name, error.description), status, headers
+    body = error_body(status, error.name, error.description)
+    fields = getattr(error, "fields", None)  # the parts of the request at fault
+    if fields is not None:
+        body["fields"] = fields
+    return body, status, headers
 
 
 async def validation_error(error: RequestSchemaValidationError) -> ResponseReturnValue:
@@ -85,14 +90,6 @@ async def validation_error(error: RequestSchemaValidationError) -> ResponseRetur
     return body, 400
 
 
-async def malformed_body(error: MalformedBody) -> ResponseReturnValue:
-    """A body that is not JSON: 400, naming the field `body` and the reason."""
-    body = error_body(400, "Bad Request", error.description)
-    body["fields"] = [{"field": "body", "message": error.reason}]
-    return body, 400
-
-
 def register_error_handlers(app: Quart) -> None:
     app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(MalformedBody, malformed_body)
     app.register_error_handler(RequestSchemaValidationError, validation_error)
