@@ -108,6 +108,11 @@ def next_steps(project_dir: Path, answers: Mapping[str, str]) -> str:
                 else ["  make migrate     # creates the database's tables"]
             ),
             "  make run         # development server on http://127.0.0.1:5000/",
+            *(
+                ["  make token       # a bearer token make run accepts, for curl"]
+                if answers["auth"] == "jwt"
+                else []
+            ),
             "  make test        # tests with coverage; also: make lint typecheck",
             f"  make serve       # {answers['asgi_server']} on http://127.0.0.1:8000/"
             f" ({'BIND, WORKERS' if answers['asgi_server'] == 'granian' else 'BIND'})",

@@ -242,7 +242,20 @@ def test_rendered_post_gen_runs_twice_and_prints_next_steps(tmp_path: Path) -> N
         for step in ("make install", "make migrate", "make run", "make test"):
             assert step in result.stdout
         assert "make serve" in result.stdout
+        assert "make token" not in result.stdout  # auth=none
     assert [path.name for path in project.iterdir()] == ["keep.txt"]
+
+
+def test_next_steps_name_what_each_choice_adds_and_nothing_else() -> None:
+    project = Path("my_service")
+    default = post_gen.next_steps(project, GOOD_ANSWERS)
+    jwt = post_gen.next_steps(project, {**GOOD_ANSWERS, "auth": "jwt"})
+    none = post_gen.next_steps(project, {**GOOD_ANSWERS, "database": "none"})
+
+    assert "make token" in jwt
+    assert "make token" not in default
+    assert "make migrate" in default
+    assert "make migrate" not in none
 
 
 def test_post_gen_removes_only_other_option_values_files(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ def test_tox_runs_the_matrix_lint_and_typecheck(tox_run: ToxResult) -> None:
     # Only passes (no failure, error, skip or warning), and the code as baked
     # covered completely: what test_baked_project.py asks of the other bakes.
     runs = len(tox_run.pythons)
-    assert len(re.findall(r"^=+ \d+ passed in [\d.]+s =+$", output, re.M)) == runs
+    # pytest adds "(0:01:05)" after a minute.
+    passed = r"^=+ \d+ passed in [\d.]+s(?: \(\d+:\d\d:\d\d\))? =+$"
+    assert len(re.findall(passed, output, re.M)) == runs
     assert len(re.findall(r"^TOTAL .* 100%$", output, re.MULTILINE)) == runs
     assert "Success: no issues found" in output
     assert "All checks passed!" in output

@@ -6,6 +6,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from quart import Quart, Response
+from quart.routing import QuartMap
 from quart.typing import ResponseTypes
 from quart.wrappers import BaseRequestWebsocket
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,17 @@ class AsciiIntegerConverter(IntegerConverter):
     `/items/%EF%BC%91` (a fullwidth 1) would name item 3 and item 1."""
 
     regex = r"[0-9]+"
+
+
+class ServiceMap(QuartMap):
+    """Quart's URL map with the `int` converter above, never merging slashes
+    (werkzeug before 3.1 reads `merge_slashes` only when the map is made)."""
+
+    default_converters = {**QuartMap.default_converters, "int": AsciiIntegerConverter}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("merge_slashes", False)
+        super().__init__(*args, **kwargs)
 
 
 class Moved(HTTPException):
@@ -60,11 +72,10 @@ class Service(Quart):
     """
 
     request_class = ServiceRequest
+    url_map_class = ServiceMap
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.url_map.converters["int"] = AsciiIntegerConverter
-        self.url_map.merge_slashes = False  # every rule added later reads it
         self.after_request(without_content_headers)
 
     async def make_default_options_response(self, *args: Any) -> Response:
