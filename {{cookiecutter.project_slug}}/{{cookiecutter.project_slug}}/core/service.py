@@ -9,6 +9,7 @@ from quart import Quart, Response
 from quart.routing import QuartMap
 from quart.typing import ResponseTypes
 from quart.wrappers import BaseRequestWebsocket
+from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
 
@@ -27,7 +28,9 @@ class ServiceMap(QuartMap):
     """Quart's URL map with the `int` converter above, never merging slashes
     (werkzeug before 3.1 reads `merge_slashes` only when the map is made)."""
 
-    default_converters = {**QuartMap.default_converters, "int": AsciiIntegerConverter}
+    default_converters = ImmutableDict(
+        {**QuartMap.default_converters, "int": AsciiIntegerConverter}
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("merge_slashes", False)
