@@ -3,6 +3,10 @@
 This is the one module that builds an app when imported. Logging is set up
 first, from the same settings, so that every line the app and the server log
 has one format; the garbage collector is tuned last, for serving.
+{%- if cookiecutter.asgi_server == 'granian' %} Before
+all that, a SIGTERM that reaches a granian worker while it loads is caught, to
+be acted on once it serves (core/lifecycle.py).
+{%- endif %}
 """
 
 import gc
@@ -10,6 +14,9 @@ import resource
 from contextlib import suppress
 
 from .app import create_app
+{%- if cookiecutter.asgi_server == 'granian' %}
+from .core.lifecycle import SIGTERM_WHILE_LOADING
+{%- endif %}
 from .core.logs import configure_logging
 from .core.settings import load_settings
 
@@ -53,6 +60,9 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
+{% if cookiecutter.asgi_server == 'granian' -%}
+SIGTERM_WHILE_LOADING.catch()
+{% endif -%}
 raise_open_file_limit()
 _settings = load_settings()
 configure_logging(_settings["LOG_LEVEL"], _settings["LOG_FORMAT"])
