@@ -25,8 +25,7 @@ ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 # package as "{slug}". Files no option names belong to every bake.
 DATA_LAYER = (
     "alembic.ini",
-    "{slug}/core/database.py",
-    "{slug}/core/schema_revision.py",
+    "{slug}/core/database",
     "{slug}/migrations",
     "{slug}/models",
     "{slug}/schemas/fields.py",
@@ -43,10 +42,9 @@ DATA_LAYER = (
 # by a Job.
 SCALING = ("deploy/k8s/hpa.yaml", "deploy/k8s/pdb.yaml")
 AUTH_JWT = (
-    "{slug}/core/auth.py",
-    "{slug}/core/auth_keys.py",
-    "{slug}/core/client_credentials.py",
-    "{slug}/core/dev_tokens.py",
+    "{slug}/core/auth",
+    "{slug}/core/service_calls/credentials.py",
+    "{slug}/dev_tokens.py",
     "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",

@@ -20,7 +20,7 @@ from helpers import Bake
 # tests' own server) only with database=postgresql.
 DATA_LAYER = [
     "alembic.ini",
-    "{slug}/core/database.py",
+    "{slug}/core/database/session.py",
     "{slug}/migrations/env.py",
     "{slug}/models/item.py",
     "{slug}/schemas/fields.py",
@@ -75,10 +75,10 @@ def test_every_database_choice_has_its_context() -> None:
 
 
 AUTH_FILES = [
-    "{slug}/core/auth.py",
-    "{slug}/core/auth_keys.py",
-    "{slug}/core/client_credentials.py",
-    "{slug}/core/dev_tokens.py",
+    "{slug}/core/auth/tokens.py",
+    "{slug}/core/auth/keys.py",
+    "{slug}/core/service_calls/credentials.py",
+    "{slug}/dev_tokens.py",
     "tests/credential_calls.py",
     "tests/test_auth.py",
     "tests/test_auth_keys.py",
@@ -98,7 +98,7 @@ AUTH_TEXT = {
     "{slug}/settings.yml": ("JWT_", "TOKEN_URL", "CLIENT_SECRET"),
     "{slug}/app.py": ("init_auth",),
     "{slug}/core/settings.py": ("JWT_",),
-    "{slug}/core/api.py": ("bearer",),
+    "{slug}/core/http/contract.py": ("bearer",),
     "openapi.json": ("bearer",),
 }
 
@@ -144,15 +144,15 @@ SERVER_ONLY = {
     ("Makefile", "--no-ws"): "granian",
     ("Makefile", "--ws wsproto"): "uvicorn",
     ("Makefile", "--workers $(WORKERS)"): "granian",
-    ("{slug}/core/preflight.py", "placeholder"): "uvicorn",
-    ("{slug}/core/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
+    ("{slug}/preflight.py", "placeholder"): "uvicorn",
+    ("{slug}/preflight.py", "WORKERS is 1"): "hypercorn uvicorn",
     ("{slug}/settings.yml", "--http auto"): "granian",
     ("deploy/systemd/{slug}.service", "--workers 2"): "granian",
     # the workers' shared metrics: only granian serves from several processes
     ("Makefile", "PROMETHEUS_MULTIPROC_DIR"): "granian",
     ("deploy/systemd/{slug}.service", "PROMETHEUS_MULTIPROC_DIR"): "granian",
-    ("{slug}/core/metrics.py", "multiprocess"): "granian",
-    ("{slug}/core/preflight.py", "PROMETHEUS_MULTIPROC_DIR"): "granian",
+    ("{slug}/core/observability/metrics.py", "multiprocess"): "granian",
+    ("{slug}/preflight.py", "PROMETHEUS_MULTIPROC_DIR"): "granian",
 }
 
 

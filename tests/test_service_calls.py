@@ -50,7 +50,7 @@ import os
 from quart import Blueprint
 
 from {slug}.asgi import app
-from {slug}.core.client import service_client
+from {slug}.core.service_calls.client import service_client
 
 relay = Blueprint("relay", __name__)
 

@@ -29,10 +29,10 @@ from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.client import service_client
+from {{ cookiecutter.project_slug }}.core.service_calls.client import service_client
 {%- if cookiecutter.auth == 'jwt' %}
 
-# The service takes bearer tokens (core/auth.py): these settings and tokens
+# The service takes bearer tokens (core/auth/tokens.py): these settings and tokens
 # let the tests' requests in.
 CALLER_KEY = ec.generate_private_key(ec.SECP256R1())
 CALLER_SETTINGS: dict[str, Any] = {

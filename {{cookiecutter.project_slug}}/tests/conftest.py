@@ -67,19 +67,15 @@ from werkzeug.datastructures import Headers
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
-{%- if cookiecutter.auth == 'jwt' %}
-from {{ cookiecutter.project_slug }}.core.client_credentials import (
-    ClientCredentials,
-)
-{%- endif %}
 {%- if cookiecutter.database != 'none' %}
-from {{ cookiecutter.project_slug }}.core.database import database
+from {{ cookiecutter.project_slug }}.core.database.session import database
 {%- endif %}
-from {{ cookiecutter.project_slug }}.core.log_output import (
-    BackgroundStreamHandler,
-)
 {%- if cookiecutter.auth == 'jwt' %}
-from {{ cookiecutter.project_slug }}.core.service import Service
+from {{ cookiecutter.project_slug }}.core.http.application import Service
+{%- endif %}
+from {{ cookiecutter.project_slug }}.core.observability.log_writer import BackgroundStreamHandler
+{%- if cookiecutter.auth == 'jwt' %}
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import ClientCredentials
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}
 from {{ cookiecutter.project_slug }}.models import Base

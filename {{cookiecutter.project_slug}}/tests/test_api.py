@@ -10,8 +10,8 @@ from openapi_spec_validator import validate
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }}.core.api import NoContent
-from {{ cookiecutter.project_slug }}.core.openapi import main, openapi_json
+from {{ cookiecutter.project_slug }}.core.http.contract import NoContent
+from {{ cookiecutter.project_slug }}.openapi import main, openapi_json
 
 PROJECT = Path(__file__).resolve().parent.parent
 # quart-schema's own pages and the docs' assets: served, never documented.

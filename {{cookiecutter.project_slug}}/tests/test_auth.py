@@ -1,4 +1,4 @@
-"""Bearer tokens (core/auth.py): which endpoints need one, the refusals and
+"""Bearer tokens (core/auth/tokens.py): which endpoints need one, the refusals and
 their challenges, scopes, claims, the OpenAPI document and the settings the
 service refuses to start without. Hostile tokens: test_auth_tokens.py.
 
@@ -23,7 +23,7 @@ from tokens import (
 )
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.auth import (
+from {{ cookiecutter.project_slug }}.core.auth.tokens import (
     current_claims,
     granted_scopes,
     public,

@@ -1,4 +1,4 @@
-"""The keys that verify tokens (core/auth_keys.py): a PEM public key, or the
+"""The keys that verify tokens (core/auth/keys.py): a PEM public key, or the
 issuer's JSON Web Key Set, fetched from a real HTTP server on a loopback port
 (tokens.JWKSServer) and cached, refetched and shared as the module says."""
 
@@ -25,7 +25,7 @@ from tokens import (
 )
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.auth_keys import (
+from {{ cookiecutter.project_slug }}.core.auth.keys import (
     JWKSKeys,
     UnknownKeyError,
     signing_keys,

@@ -1,4 +1,4 @@
-"""Hostile bearer tokens (core/auth.py): each a JSON 401 whose challenge
+"""Hostile bearer tokens (core/auth/tokens.py): each a JSON 401 whose challenge
 says why, never a 500, whichever the key's source; the clock skew allowed and
 audience lists.
 
@@ -35,7 +35,7 @@ from tokens import (
 from werkzeug.datastructures import Headers
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.auth import (
+from {{ cookiecutter.project_slug }}.core.auth.tokens import (
     MAX_TOKEN_LENGTH,
     reason,
 )

@@ -1,4 +1,4 @@
-"""The client for calls to other services (core/client.py): its life and
+"""The client for calls to other services (core/service_calls/client.py): its life and
 settings, and what its calls carry: request IDs, a User-Agent, no cookies{% if cookiecutter.auth == 'jwt' %}
 and the service's token{% endif %}.
 
@@ -19,8 +19,8 @@ from client_calls import {% if cookiecutter.auth == 'jwt' %}CALLER_SETTINGS, {% 
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.client import service_client
-from {{ cookiecutter.project_slug }}.core.logs import request_id_var
+from {{ cookiecutter.project_slug }}.core.observability.logs import request_id_var
+from {{ cookiecutter.project_slug }}.core.service_calls.client import service_client
 {%- if cookiecutter.auth == 'jwt' %}
 from {{ cookiecutter.project_slug }}.core.settings import SettingsError
 {%- endif %}

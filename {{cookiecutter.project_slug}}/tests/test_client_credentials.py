@@ -1,4 +1,4 @@
-"""Tokens for calls to other services (core/client_credentials.py): one fetch
+"""Tokens for calls to other services (core/service_calls/credentials.py): one fetch
 shared by the calls, renewed before the token expires, fetched again once on a
 401, and no token for a call that brings its own authorization.
 
@@ -18,7 +18,7 @@ import pytest
 from credential_calls import API, SECRET, TOKEN_URL, Endpoints
 from tokens import Clock
 
-from {{ cookiecutter.project_slug }}.core.client_credentials import (
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
     ClientCredentials,
     Credentials,
     credentials_from_settings,

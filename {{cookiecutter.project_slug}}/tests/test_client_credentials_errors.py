@@ -1,4 +1,4 @@
-"""Token fetches that fail (core/client_credentials.py): a bad answer or an
+"""Token fetches that fail (core/service_calls/credentials.py): a bad answer or an
 unreachable endpoint is a TokenError, for the call that needed the token and
 every call waiting on the same fetch; a cancelled fetch leaves the next caller
 to fetch; and neither the secret nor a token is ever logged.
@@ -21,7 +21,7 @@ from credential_calls import (
     token_answer,
 )
 
-from {{ cookiecutter.project_slug }}.core.client_credentials import TokenError
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import TokenError
 
 
 @pytest.mark.parametrize(

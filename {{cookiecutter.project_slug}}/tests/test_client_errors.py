@@ -1,6 +1,6 @@
-"""Calls to other services that fail (core/client.py): a JSON 504 for a call
-that takes too long, a 502 for any other failure, and one log line naming the
-call, without its query string.
+"""Calls to other services that fail: a JSON 504 for a call that takes too
+long, a 502 for any other failure, and one log line naming the call, without
+its query string.
 
 The other service is a real one, served on a free loopback port
 (client_calls.py). What calls that succeed carry: test_client.py.

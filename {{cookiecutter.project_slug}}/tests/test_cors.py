@@ -1,4 +1,4 @@
-"""CORS (core/cors.py): off unless CORS_ALLOWED_ORIGINS lists origins; then
+"""CORS (core/http/cors.py): off unless CORS_ALLOWED_ORIGINS lists origins; then
 those origins, and only those, may call the API from a page and read its
 answers, errors included, and their preflights are answered."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import QueuePool
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.database import (
+from {{ cookiecutter.project_slug }}.core.database.session import (
     SESSION,
     close_session,
     database,

@@ -1,5 +1,5 @@
 """make run's development key and settings, and make token's tokens
-(core/dev_tokens.py): made once in instance/, never overwritten, private
+(dev_tokens.py): made once in instance/, never overwritten, private
 key 0600; the token verifies with that key, for the development issuer and
 audience, with the scopes asked for, and the app built from the development
 settings takes it; what stops either is one line and status 2."""
@@ -19,9 +19,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tokens import EC_KEY, bearer, declared_scopes, without_token
 
-from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core import dev_tokens
-from {{ cookiecutter.project_slug }}.core.dev_tokens import (
+from {{ cookiecutter.project_slug }} import create_app, dev_tokens
+from {{ cookiecutter.project_slug }}.core.settings import (
+    ENV_PREFIX,
+    SETTINGS_FILE_VARIABLE,
+)
+from {{ cookiecutter.project_slug }}.dev_tokens import (
     DEV_SETTINGS,
     PRIVATE_KEY,
     PUBLIC_KEY,
@@ -29,10 +32,6 @@ from {{ cookiecutter.project_slug }}.core.dev_tokens import (
     main,
     setup,
     token,
-)
-from {{ cookiecutter.project_slug }}.core.settings import (
-    ENV_PREFIX,
-    SETTINGS_FILE_VARIABLE,
 )
 
 ISSUER = "{{ cookiecutter.project_slug }}-development"

@@ -14,17 +14,17 @@ from quart import Blueprint, Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
 {%- if cookiecutter.asgi_server == 'granian' %}
-from {{ cookiecutter.project_slug }}.core import lifecycle
+from {{ cookiecutter.project_slug }}.core.serving import lifecycle
 {%- endif %}
-from {{ cookiecutter.project_slug }}.core.lifecycle import (
+from {{ cookiecutter.project_slug }}.core.serving.lifecycle import (
 {%- if cookiecutter.asgi_server == 'granian' %}
     SigtermWhileLoading,
 {%- endif %}
     add_readiness_check,
     readiness,
 )
-from {{ cookiecutter.project_slug }}.core.logs import current_request_id
 
 
 async def test_healthz_is_ok(client: Client) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 from quart import Quart, Response
 
-from {{ cookiecutter.project_slug }}.core.json_provider import (
+from {{ cookiecutter.project_slug }}.core.http.json_encoding import (
     ServiceJSONProvider,
 )
 

@@ -11,8 +11,8 @@ import weakref
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.core import log_output, logs
-from {{ cookiecutter.project_slug }}.core.log_output import (
+from {{ cookiecutter.project_slug }}.core.observability import log_writer, logs
+from {{ cookiecutter.project_slug }}.core.observability.log_writer import (
     BackgroundStreamHandler,
 )
 
@@ -101,7 +101,7 @@ def test_a_closed_handler_still_writes() -> None:
 def test_lines_past_the_bound_are_dropped_and_counted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(log_output, "MAX_PENDING", 3)
+    monkeypatch.setattr(log_writer, "MAX_PENDING", 3)
     stream = BlockedStream()
     handler = BackgroundStreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
@@ -151,9 +151,9 @@ def test_once_serving_has_stopped_lines_are_written_as_they_come(
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     emit(handler, "queued")
-    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+    monkeypatch.setattr(log_writer, "_handlers", weakref.WeakSet([handler]))
 
-    log_output.write_directly()
+    log_writer.write_directly()
     assert stream.getvalue() == "queued\n"
     emit(handler, "written at once")
 
@@ -167,9 +167,9 @@ def test_on_the_way_out_the_writer_writes_what_is_queued_and_ends(
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     emit(handler, "queued")
-    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+    monkeypatch.setattr(log_writer, "_handlers", weakref.WeakSet([handler]))
 
-    log_output._stop_writers()
+    log_writer._stop_writers()
     assert not handler._writer.is_alive()
     assert stream.getvalue() == "queued\n"
     emit(handler, "after the writer")
@@ -184,9 +184,9 @@ def test_a_handler_restarts_its_writer_after_a_fork(
     stream = io.StringIO()
     handler = BackgroundStreamHandler(stream)
     parents, parents_lines = handler._writer, handler._lines
-    monkeypatch.setattr(log_output, "_handlers", weakref.WeakSet([handler]))
+    monkeypatch.setattr(log_writer, "_handlers", weakref.WeakSet([handler]))
 
-    log_output._restart_writers()  # what a forked child runs
+    log_writer._restart_writers()  # what a forked child runs
     parents_lines.put(None)  # a real fork leaves no parent's writer behind
     emit(handler, "after the fork")
     handler.flush()

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.core.logs import (
+from {{ cookiecutter.project_slug }}.core.observability.logs import (
     FORMATTERS,
     QUIET_LOGGERS,
     SERVER_ACCESS_LOGGERS,

@@ -15,10 +15,10 @@ from conftest import PROJECT, alembic_config
 from sqlalchemy import Column, Connection, Integer, Table, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from {{ cookiecutter.project_slug }}.core.database import (
+from {{ cookiecutter.project_slug }}.core.database.schema_revision import Revisions
+from {{ cookiecutter.project_slug }}.core.database.session import (
     database_url as parse_url,
 )
-from {{ cookiecutter.project_slug }}.core.schema_revision import Revisions
 from {{ cookiecutter.project_slug }}.models import Base
 from {{ cookiecutter.project_slug }}.models.base import UTCDateTime
 

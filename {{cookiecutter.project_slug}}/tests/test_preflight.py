@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.core.preflight import main
 from {{ cookiecutter.project_slug }}.core.settings import ENV_PREFIX
+from {{ cookiecutter.project_slug }}.preflight import main
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_a_tcp_bind_with_good_settings_passes(
 
 
 def test_it_runs_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = "{{ cookiecutter.project_slug }}.core.preflight"
+    module = "{{ cookiecutter.project_slug }}.preflight"
     monkeypatch.setattr(sys, "argv", [module, "127.0.0.1:8000", "1"])
     monkeypatch.delitem(sys.modules, module)  # run afresh, as `python -m` does
 

@@ -1,6 +1,6 @@
 """The check make run runs before the development server:
 
-    python -m {{ cookiecutter.project_slug }}.core.preflight --app
+    python -m {{ cookiecutter.project_slug }}.preflight --app
 
 The app builds from its settings, else one line and exit status 2, never a
 traceback."""
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.project_slug }}.core.preflight import main
 from {{ cookiecutter.project_slug }}.core.settings import (
     ENV_PREFIX,
     SETTINGS_FILE_VARIABLE,
 )
+from {{ cookiecutter.project_slug }}.preflight import main
 
 
 def test_good_settings_pass_silently(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,7 +55,7 @@ def test_a_malformed_settings_file_is_one_line_naming_it(
 
 
 def test_it_runs_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = "{{ cookiecutter.project_slug }}.core.preflight"
+    module = "{{ cookiecutter.project_slug }}.preflight"
     monkeypatch.setattr(sys, "argv", [module, "--app"])
     monkeypatch.delitem(sys.modules, module)  # run afresh, as `python -m` does
 

@@ -9,7 +9,7 @@ from quart import Blueprint, request, url_for
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.proxy import (
+from {{ cookiecutter.project_slug }}.core.http.proxies import (
     ProxyHeadersMiddleware,
     rewritten,
 )

@@ -1,4 +1,4 @@
-"""The service's own rate limit (core/rate_limits.py): off unless set; then
+"""The service's own rate limit (core/http/rate_limits.py): off unless set; then
 each client address, as proxy handling sees it, gets RATE_LIMIT_REQUESTS
 requests per RATE_LIMIT_PERIOD across the endpoints, and a JSON 429 with
 Retry-After past them. The probes and CORS preflights are not counted."""
@@ -12,7 +12,7 @@ from quart.typing import TestClientProtocol as Client
 from quart_rate_limiter import RateLimiter, rate_limit
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.rate_limits import MemoryStore
+from {{ cookiecutter.project_slug }}.core.http.rate_limits import MemoryStore
 from {{ cookiecutter.project_slug }}.core.settings import (
     ENV_PREFIX,
     SettingsError,

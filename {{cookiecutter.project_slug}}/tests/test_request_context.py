@@ -11,9 +11,9 @@ from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core import request_context
-from {{ cookiecutter.project_slug }}.core.logs import current_request_id
-from {{ cookiecutter.project_slug }}.core.request_context import (
+from {{ cookiecutter.project_slug }}.core.observability import request_context
+from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
+from {{ cookiecutter.project_slug }}.core.observability.request_context import (
     RequestContextMiddleware,
 )
 from {{ cookiecutter.project_slug }}.views import blueprints

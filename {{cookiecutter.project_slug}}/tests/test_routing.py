@@ -1,5 +1,5 @@
 """Routing answers in JSON and never sends a client to the host its Host
-header named (core/service.py): a path with `//` is a 404, werkzeug's
+header named (core/http/application.py): a path with `//` is a 404, werkzeug's
 redirects are JSON 308s whose Location is a path.
 
 These call the app's ASGI stack with the scopes servers make: the test
@@ -11,7 +11,7 @@ from asgi_calls import call, http_scope, response_of
 from quart import Blueprint, Quart
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.service import own_path
+from {{ cookiecutter.project_slug }}.core.http.application import own_path
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 EVIL_HOST = [(b"host", b"evil.example")]

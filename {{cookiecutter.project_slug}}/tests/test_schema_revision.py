@@ -16,12 +16,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.database import db_session
-from {{ cookiecutter.project_slug }}.core.schema_revision import (
+from {{ cookiecutter.project_slug }}.core.database.schema_revision import (
     MigrationsPendingError,
     Revisions,
     is_missing_schema,
 )
+from {{ cookiecutter.project_slug }}.core.database.session import db_session
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"

@@ -22,7 +22,7 @@ from quart import Quart, Response
 from quart.testing import QuartClient
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }}.core.auth import SCOPES
+from {{ cookiecutter.project_slug }}.core.auth.tokens import SCOPES
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "{{ cookiecutter.project_slug }}"

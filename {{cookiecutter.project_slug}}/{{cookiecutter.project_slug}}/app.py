@@ -10,24 +10,24 @@ from typing import Any
 
 from quart import Blueprint, Quart
 
-from .core.api import init_api
-{%- if cookiecutter.auth == 'jwt' %}
-from .core.auth import init_auth
-{%- endif %}
-from .core.client import init_client
-from .core.cors import init_cors
-{%- if cookiecutter.database != 'none' %}
-from .core.database import init_database
-{%- endif %}
-from .core.errors import register_error_handlers
-from .core.guard import RequestGuardMiddleware
-from .core.health import health
-from .core.lifecycle import init_lifecycle
-from .core.metrics import MetricsMiddleware, init_metrics
-from .core.proxy import trust_proxies
-from .core.rate_limits import init_rate_limits
-from .core.request_context import RequestContextMiddleware
-from .core.service import Service
+{% if cookiecutter.auth == 'jwt' -%}
+from .core.auth.tokens import init_auth
+{% endif -%}
+{% if cookiecutter.database != 'none' -%}
+from .core.database.session import init_database
+{% endif -%}
+from .core.http.application import Service
+from .core.http.contract import init_api
+from .core.http.cors import init_cors
+from .core.http.errors import register_error_handlers
+from .core.http.proxies import trust_proxies
+from .core.http.rate_limits import init_rate_limits
+from .core.http.request_guard import RequestGuardMiddleware
+from .core.observability.metrics import MetricsMiddleware, init_metrics
+from .core.observability.request_context import RequestContextMiddleware
+from .core.service_calls.client import init_client
+from .core.serving.lifecycle import init_lifecycle
+from .core.serving.probes import health
 from .core.settings import load_settings
 from .views import blueprints as default_blueprints
 

@@ -5,7 +5,7 @@ first, from the same settings, so that every line the app and the server log
 has one format; the garbage collector is tuned last, for serving.
 {%- if cookiecutter.asgi_server == 'granian' %} Before
 all that, a SIGTERM that reaches a granian worker while it loads is caught, to
-be acted on once it serves (core/lifecycle.py).
+be acted on once it serves (core/serving/lifecycle.py).
 {%- endif %}
 """
 
@@ -14,10 +14,10 @@ import resource
 from contextlib import suppress
 
 from .app import create_app
+from .core.observability.logs import configure_logging
 {%- if cookiecutter.asgi_server == 'granian' %}
-from .core.lifecycle import SIGTERM_WHILE_LOADING
+from .core.serving.lifecycle import SIGTERM_WHILE_LOADING
 {%- endif %}
-from .core.logs import configure_logging
 from .core.settings import load_settings
 
 # Where the hard limit is "unlimited" (macOS), which no process may ask for.

@@ -1,8 +1,34 @@
-"""The service's plumbing: settings, logs, request IDs, proxies, probes and
-draining, JSON errors, the API contract's machinery
-{%- if cookiecutter.database != 'none' %} and the database session{% endif %}.
-
-Your code lives beside this package: views/ and schemas/
-{%- if cookiecutter.database != 'none' %}, models/ and migrations/{% endif %}.
-Nothing here needs changing to add endpoints.
+"""The plumbing's front door: every name your views, schemas, models and tests
+need from it. Import them from here (`from ..core import db_session`), never
+from a module inside: what lies behind this list may change with the template.
+docs/architecture.md says what each sub-package holds.
 """
+
+{% if cookiecutter.auth == 'jwt' -%}
+from .auth.tokens import current_claims, public, require_scopes
+{% endif -%}
+{% if cookiecutter.database != 'none' -%}
+from .database.session import db_session
+{% endif -%}
+from .http.contract import NoContent
+from .http.errors import ErrorBody, FieldError, ValidationErrorBody, error_body
+from .service_calls.client import service_client
+from .serving.lifecycle import add_readiness_check
+from .settings import SettingsError
+
+__all__ = [
+    "ErrorBody",
+    "FieldError",
+    "NoContent",
+    "SettingsError",
+    "ValidationErrorBody",
+    "add_readiness_check",
+    "error_body",
+    "service_client",
+]
+{%- if cookiecutter.auth == 'jwt' %}
+__all__ += ["current_claims", "public", "require_scopes"]
+{%- endif %}
+{%- if cookiecutter.database != 'none' %}
+__all__ += ["db_session"]
+{%- endif %}

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from {{ cookiecutter.project_slug }}.core.database import database_url
+from {{ cookiecutter.project_slug }}.core.database.session import database_url
 from {{ cookiecutter.project_slug }}.core.settings import load_settings
 from {{ cookiecutter.project_slug }}.models import Base
 

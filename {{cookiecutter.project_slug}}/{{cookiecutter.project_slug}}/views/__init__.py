@@ -2,7 +2,7 @@
 
 `create_app` registers every blueprint in `blueprints`. To add endpoints, write
 a module with its own Blueprint next to `home.py` and list it here. The
-/healthz and /readyz probes (core/health.py) are not listed: `create_app`
+/healthz and /readyz probes (core/serving/probes.py) are not listed: `create_app`
 registers them whatever blueprints it is given.
 """
 

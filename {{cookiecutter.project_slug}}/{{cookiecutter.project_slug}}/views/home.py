@@ -5,7 +5,7 @@ from quart import Blueprint{% if claims_shown %}, current_app{% endif %}
 from quart_schema import validate_response
 
 {% if claims_shown -%}
-from ..core.auth import current_claims
+from ..core import current_claims
 {% endif -%}
 from ..schemas.home import Home
 

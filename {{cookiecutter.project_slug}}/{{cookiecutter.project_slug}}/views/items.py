@@ -24,19 +24,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..core.api import NoContent
+from ..core import (
+    ErrorBody,
+    NoContent,
+    ValidationErrorBody,
 {%- if cookiecutter.auth == 'jwt' %}
-from ..core.auth import current_claims, require_scopes
+    current_claims,
 {%- endif %}
-from ..core.database import db_session
-from ..core.errors import ErrorBody, ValidationErrorBody
+    db_session,
+{%- if cookiecutter.auth == 'jwt' %}
+    require_scopes,
+{%- endif %}
+)
 from ..models.base import ID_MAX
 from ..models.item import Item
 from ..schemas.items import ItemIn, ItemOut, ItemPage, ItemQuery, ItemUpdate
 
 items = Blueprint("items", __name__, url_prefix="/items")
 
-# ASCII digits only (core/service.py); an id beyond what the table can hold
+# ASCII digits only (core/http/application.py); an id beyond what the table can hold
 # is simply not found, whatever the method.
 ITEM = "/<int:item_id>"
 

@@ -1,6 +1,6 @@
 """`make openapi`: write the API's OpenAPI document to a file, for review.
 
-    python -m {{ cookiecutter.project_slug }}.core.openapi openapi.json
+    python -m {{ cookiecutter.project_slug }}.openapi openapi.json
 
 A test (tests/test_api.py) fails while the file differs from the document the
 code generates, so every change to the API shows up in a diff.
@@ -49,7 +49,7 @@ def document_only_settings() -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    from ..app import create_app
+    from .app import create_app
 
     [path] = argv
 {%- if cookiecutter.auth == 'jwt' %}

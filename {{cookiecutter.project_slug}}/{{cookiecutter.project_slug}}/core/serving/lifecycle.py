@@ -51,7 +51,7 @@ from typing import Literal
 from quart import Quart
 from quart.typing import ResponseTypes
 
-from .log_output import write_directly
+from ..observability.log_writer import write_directly
 
 ReadinessCheck = Callable[[], Awaitable[object]]
 SignalHandler = Callable[[int, FrameType | None], object] | int | None

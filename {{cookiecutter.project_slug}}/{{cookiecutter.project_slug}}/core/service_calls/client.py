@@ -38,12 +38,12 @@ import httpx
 from quart import Quart, current_app
 from quart.typing import ResponseReturnValue
 
-{% if cookiecutter.auth == 'jwt' -%}
-from .client_credentials import ClientCredentials, credentials_from_settings
-{% endif -%}
-from .errors import error_body
-from .lifecycle import first_line
-from .logs import current_request_id
+from ..http.errors import error_body
+from ..observability.logs import current_request_id
+from ..serving.lifecycle import first_line
+{%- if cookiecutter.auth == 'jwt' %}
+from .credentials import ClientCredentials, credentials_from_settings
+{%- endif %}
 
 EXTENSION = "client"
 REQUEST_ID_HEADER = "X-Request-ID"

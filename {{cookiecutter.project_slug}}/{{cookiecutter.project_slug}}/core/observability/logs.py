@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from .log_output import BackgroundStreamHandler
+from .log_writer import BackgroundStreamHandler
 
 # Record attributes copied into a line when a record has them (the access
 # line passes all of them; any record made during a request has request_id).

@@ -37,8 +37,8 @@ from quart.wrappers import BaseRequestWebsocket
 from quart_schema import security_scheme
 from werkzeug.exceptions import HTTPException
 
-from .auth_keys import KeySource, UnknownKeyError, init_keys
-from .settings import ENV_PREFIX, SettingsError
+from ..settings import ENV_PREFIX, SettingsError
+from .keys import KeySource, UnknownKeyError, init_keys
 
 # A route's view function: Quart calls it, nothing else does.
 View = Callable[..., Any]

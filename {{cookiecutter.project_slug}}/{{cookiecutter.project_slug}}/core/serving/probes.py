@@ -15,9 +15,9 @@ from quart_rate_limiter import rate_exempt
 from quart_schema import validate_response
 
 {% if cookiecutter.auth == 'jwt' -%}
-from .auth import public
+from ..auth.tokens import public
 {% endif -%}
-from .errors import ErrorBody, error_body
+from ..http.errors import ErrorBody, error_body
 from .lifecycle import readiness
 
 health = Blueprint("health", __name__)

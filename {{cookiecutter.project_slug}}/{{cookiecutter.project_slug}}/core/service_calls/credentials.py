@@ -38,7 +38,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from .settings import SettingsError
+from ..settings import SettingsError
 
 # Seconds before its expiry that a token is renewed, at most half its lifetime.
 EXPIRY_MARGIN = 30.0

@@ -50,10 +50,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from .errors import error_body
-from .lifecycle import add_readiness_check, first_line
+from ..http.errors import error_body
+from ..serving.lifecycle import add_readiness_check, first_line
+from ..settings import SettingsError
 from .schema_revision import MIGRATE, Revisions, is_missing_schema
-from .settings import SettingsError
 
 EXTENSION = "database"
 SESSION = "_database_session"

@@ -13,7 +13,7 @@ from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
 
-from .wrappers import ServiceRequest
+from .request_body import ServiceRequest
 
 
 class AsciiIntegerConverter(IntegerConverter):

@@ -42,8 +42,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from quart import Quart
 
-from .lifecycle import add_readiness_check
-from .settings import SettingsError
+from ..serving.lifecycle import add_readiness_check
+from ..settings import SettingsError
 
 if TYPE_CHECKING:  # pragma: no cover - PyJWT 2.10 defines it for type checkers only
     from jwt.algorithms import AllowedPublicKeys

@@ -1,7 +1,7 @@
 """Bearer tokens for `make run` and `make token`, with no key of your own:
 
-    python -m {{ cookiecutter.project_slug }}.core.dev_tokens setup
-    python -m {{ cookiecutter.project_slug }}.core.dev_tokens token [SCOPE ...]
+    python -m {{ cookiecutter.project_slug }}.dev_tokens setup
+    python -m {{ cookiecutter.project_slug }}.dev_tokens token [SCOPE ...]
 
 - `setup` makes, once, in instance/ under the working directory (the project
   root; git-ignored, never in the image): a P-256 key pair,
@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from quart import Quart
 
-from .auth import EXTENSION, SCOPES
-from .auth_keys import PublicKey
-from .settings import SETTINGS_FILE_VARIABLE, SettingsError
+from .core.auth.keys import PublicKey
+from .core.auth.tokens import EXTENSION, SCOPES
+from .core.settings import SETTINGS_FILE_VARIABLE, SettingsError
 
 INSTANCE = Path("instance")
 PRIVATE_KEY = INSTANCE / "dev_jwt_private.pem"
@@ -56,7 +56,7 @@ PrivateKey = (
     | ed448.Ed448PrivateKey
 )
 SETTINGS_TEXT = f"""\
-# Settings for `make run` only, made by its first run (core/dev_tokens.py) and
+# Settings for `make run` only, made by its first run (dev_tokens.py) and
 # never overwritten: edit them at will. instance/ is git-ignored and never in
 # the image; make serve and deploy/ do not read this file. `make token` prints
 # a token these settings accept. QUART_SETTINGS=<file> makes make run use
@@ -150,7 +150,7 @@ def declared_scopes(app: Quart) -> list[str]:
 def token(scopes: Sequence[str] | None = None) -> str:
     """A token the app built from the settings in use accepts (see the module
     docstring); every scope its routes require when `scopes` is None."""
-    from ..app import create_app
+    from .app import create_app
 
     setup()
     key = private_key()
@@ -182,7 +182,7 @@ def token(scopes: Sequence[str] | None = None) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m {{ cookiecutter.project_slug }}.core.dev_tokens",
+        prog="python -m {{ cookiecutter.project_slug }}.dev_tokens",
         description="Development keys and tokens for make run (instance/).",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,12 +1,12 @@
 """Checks `make serve` (and deploy/systemd's ExecStartPre) runs before the
 server starts:
 
-    python -m {{ cookiecutter.project_slug }}.core.preflight BIND WORKERS
+    python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS
 
 `make run` runs the first of them alone (the app loads) before the
 development server:
 
-    python -m {{ cookiecutter.project_slug }}.core.preflight --app
+    python -m {{ cookiecutter.project_slug }}.preflight --app
 
 - BIND is `host:port` (a port from 1 to 65535; an IPv6 host in brackets,
   `[::1]:8000`) or `unix:/path/to.sock`: the server would fail on any other
@@ -49,7 +49,7 @@ import stat
 import sys
 from pathlib import Path
 
-from .settings import SettingsError
+from .core.settings import SettingsError
 
 
 class PreflightError(RuntimeError):
@@ -93,7 +93,7 @@ def bind_problem(bind: str) -> str | None:
 
 def check_app() -> None:
     """Build the app as the server will, from the same settings."""
-    from ..app import create_app
+    from .app import create_app
 
     try:
         create_app()

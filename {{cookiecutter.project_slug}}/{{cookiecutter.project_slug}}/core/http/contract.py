@@ -31,10 +31,10 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.routing import Rule
 
 {% if cookiecutter.auth == 'jwt' -%}
-from .auth import public
+from ..auth.tokens import public
 {% endif -%}
 from .errors import ErrorBody, ValidationErrorBody
-from .json_provider import ServiceJSONProvider
+from .json_encoding import ServiceJSONProvider
 
 # Relative to /docs, so that they resolve under the gateway's prefix too.
 DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css")
