@@ -47,6 +47,7 @@ RESERVED_NAMES = frozenset(
         *("dotenv", "editables", "granian", "httptools", "idna", "uvicorn", "uvloop"),
         *("watchfiles", "websockets"),
         *("flask", "h11", "h2", "hatchling", "hpack", "hypercorn", "hyperframe"),
+        *("grimp", "importlinter"),
         *("iniconfig", "itsdangerous", "jinja2", "librt", "markupsafe", "mypy"),
         *("mypyc", "mypy_extensions", "packaging", "pathspec", "pip", "pkg_resources"),
         *("pluggy", "priority", "py", "pygments", "pytest", "pytest_asyncio"),
@@ -72,15 +73,10 @@ RESERVED_NAMES = frozenset(
         *("python_discovery", "requests", "rich", "shellingham", "slugify", "smmap"),
         *("text_unidecode", "tomli_w", "tox", "tox_uv", "tox_uv_meta", "typer"),
         *("tzdata", "urllib3", "uv", "virtualenv", "wheel"),
-        # names the baked layout uses, or that its .gitignore ignores
-        *("app", "asgi", "asgi_calls", "build", "conftest", "deploy", "dist"),
-        *("instance",),
-        *("guard", "health", "htmlcov", "lifecycle", "logs", "preflight", "proxy"),
-        *("request_context", "settings", "test", "tests", "views", "wrappers"),
-        *("alembic", "api", "core", "database", "fields", "migrations", "models"),
-        *("json_provider", "log_output", "metrics", "schemas"),
-        *("auth", "auth_keys", "client", "client_calls", "client_credentials"),
-        *("cors", "credential_calls", "rate_limits", "tokens"),
+        # names beside the package at the project root (tests/ is a package
+        # too), or that its .gitignore ignores
+        *("app", "asgi", "build", "conftest", "deploy", "dist", "docs", "htmlcov"),
+        *("instance", "migrations", "test", "tests", "alembic"),
     }
 )
 

@@ -26,9 +26,9 @@ DATA_LAYER = [
     "{slug}/schemas/fields.py",
     "{slug}/schemas/items.py",
     "{slug}/views/items.py",
-    "tests/test_database.py",
+    "tests/plumbing/test_database.py",
     "tests/test_items.py",
-    "tests/test_migrations.py",
+    "tests/plumbing/test_migrations.py",
 ]
 # Text in a file every bake has, there only with a database.
 DATABASE_TEXT = {
@@ -39,7 +39,8 @@ DATABASE_TEXT = {
     "{slug}/app.py": ("database",),
     "{slug}/core/settings.py": ("DATABASE",),
     "{slug}/views/__init__.py": ("items",),
-    "tests/conftest.py": ("database", "alembic"),
+    "tests/support/fixtures.py": ("database", "migrate"),
+    "{slug}/core/__init__.py": ("db_session",),
     "openapi.json": ("/items",),
     "compose.yaml": ("migrate:", "DATABASE_URL"),
     "deploy/k8s/deployment.yaml": ("DATABASE_URL",),
@@ -58,7 +59,8 @@ def test_a_database_brings_its_files_and_text_and_none_leaves_none(
     for name in DATA_LAYER:
         assert (project / name.format(slug=slug)).exists() == has_data, name
     assert not (project / slug / "models").exists() or has_data
-    assert (project / "tests/postgres.py").exists() == (database == "postgresql")
+    postgres = project / "tests/support/postgres.py"
+    assert postgres.exists() == (database == "postgresql")
     for name, texts in DATABASE_TEXT.items():
         content = (project / name.format(slug=slug)).read_text(encoding="utf-8")
         for text in texts:
@@ -79,14 +81,14 @@ AUTH_FILES = [
     "{slug}/core/auth/keys.py",
     "{slug}/core/service_calls/credentials.py",
     "{slug}/dev_tokens.py",
-    "tests/credential_calls.py",
-    "tests/test_auth.py",
-    "tests/test_auth_keys.py",
-    "tests/test_auth_tokens.py",
-    "tests/test_client_credentials.py",
-    "tests/test_client_credentials_errors.py",
-    "tests/test_dev_tokens.py",
-    "tests/tokens.py",
+    "tests/support/credential_calls.py",
+    "tests/plumbing/test_auth.py",
+    "tests/plumbing/test_auth_keys.py",
+    "tests/plumbing/test_auth_tokens.py",
+    "tests/plumbing/test_client_credentials.py",
+    "tests/plumbing/test_client_credentials_errors.py",
+    "tests/plumbing/test_dev_tokens.py",
+    "tests/support/tokens.py",
 ]
 # Text in a file every bake has, there only with auth=jwt.
 AUTH_TEXT = {
@@ -99,6 +101,8 @@ AUTH_TEXT = {
     "{slug}/app.py": ("init_auth",),
     "{slug}/core/settings.py": ("JWT_",),
     "{slug}/core/http/contract.py": ("bearer",),
+    "{slug}/core/__init__.py": ("require_scopes",),
+    "tests/support/fixtures.py": ("trusted_test_issuer",),
     "openapi.json": ("bearer",),
 }
 

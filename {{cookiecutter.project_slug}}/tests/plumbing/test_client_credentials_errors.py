@@ -12,7 +12,9 @@ import logging
 
 import httpx
 import pytest
-from credential_calls import (
+
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import TokenError
+from tests.support.credential_calls import (
     API,
     CREDENTIALS,
     SECRET,
@@ -20,8 +22,6 @@ from credential_calls import (
     Endpoints,
     token_answer,
 )
-
-from {{ cookiecutter.project_slug }}.core.service_calls.credentials import TokenError
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any, cast
 
 import jwt
-from client_calls import on_loopback
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from quart import Quart, Response
@@ -23,6 +22,7 @@ from quart.testing import QuartClient
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }}.core.auth.tokens import SCOPES
+from tests.support.client_calls import on_loopback
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "{{ cookiecutter.project_slug }}"

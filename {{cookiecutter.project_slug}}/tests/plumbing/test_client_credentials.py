@@ -15,14 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from credential_calls import API, SECRET, TOKEN_URL, Endpoints
-from tokens import Clock
 
 from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
     ClientCredentials,
     Credentials,
     credentials_from_settings,
 )
+from tests.support.credential_calls import API, SECRET, TOKEN_URL, Endpoints
+from tests.support.tokens import Clock
 
 
 async def test_one_fetch_serves_many_calls(

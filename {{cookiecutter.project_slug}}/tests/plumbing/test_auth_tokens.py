@@ -13,7 +13,17 @@ from typing import Any
 import jwt
 import pytest
 from quart.typing import TestClientProtocol as Client
-from tokens import (
+from werkzeug.datastructures import Headers
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.auth.tokens import (
+    MAX_TOKEN_LENGTH,
+    reason,
+)
+from {{ cookiecutter.project_slug }}.core.settings import (
+    ENV_PREFIX,
+)
+from tests.support.tokens import (
     AUDIENCE,
     EC_KEY,
     INVALID,
@@ -31,16 +41,6 @@ from tokens import (
     signed,
     signed_with_public_pem,
     without_token,
-)
-from werkzeug.datastructures import Headers
-
-from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.auth.tokens import (
-    MAX_TOKEN_LENGTH,
-    reason,
-)
-from {{ cookiecutter.project_slug }}.core.settings import (
-    ENV_PREFIX,
 )
 
 VALID = mint()

@@ -11,7 +11,6 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import PROJECT, alembic_config
 from sqlalchemy import Column, Connection, Integer, Table, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -21,6 +20,7 @@ from {{ cookiecutter.project_slug }}.core.database.session import (
 )
 from {{ cookiecutter.project_slug }}.models import Base
 from {{ cookiecutter.project_slug }}.models.base import UTCDateTime
+from tests.support.migrations import PROJECT, alembic_config
 
 PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"
 VERSIONS = PACKAGE / "migrations" / "versions"

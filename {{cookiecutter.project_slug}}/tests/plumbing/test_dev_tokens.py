@@ -17,7 +17,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tokens import EC_KEY, bearer, declared_scopes, without_token
 
 from {{ cookiecutter.project_slug }} import create_app, dev_tokens
 from {{ cookiecutter.project_slug }}.core.settings import (
@@ -33,6 +32,7 @@ from {{ cookiecutter.project_slug }}.dev_tokens import (
     setup,
     token,
 )
+from tests.support.tokens import EC_KEY, bearer, declared_scopes, without_token
 
 ISSUER = "{{ cookiecutter.project_slug }}-development"
 AUDIENCE = "{{ cookiecutter.project_slug }}"

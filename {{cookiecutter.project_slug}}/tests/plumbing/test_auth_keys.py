@@ -12,7 +12,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from quart import Quart
-from tokens import (
+
+from {{ cookiecutter.project_slug }} import create_app
+from {{ cookiecutter.project_slug }}.core.auth.keys import (
+    JWKSKeys,
+    UnknownKeyError,
+    signing_keys,
+)
+from {{ cookiecutter.project_slug }}.core.settings import SettingsError
+from tests.support.tokens import (
     EC_KEY,
     KEY,
     OTHER_KEY,
@@ -23,14 +31,6 @@ from tokens import (
     mint,
     without_token,
 )
-
-from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.auth.keys import (
-    JWKSKeys,
-    UnknownKeyError,
-    signing_keys,
-)
-from {{ cookiecutter.project_slug }}.core.settings import SettingsError
 
 LOGGER = logging.getLogger("{{ cookiecutter.project_slug }}")
 

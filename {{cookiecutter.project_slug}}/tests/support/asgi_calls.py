@@ -12,7 +12,8 @@ from typing import Any
 
 from quart import Quart
 {%- if cookiecutter.auth == 'jwt' %}
-from tokens import every_scope_token
+
+from tests.support.tokens import every_scope_token
 {%- endif %}
 
 Message = dict[str, Any]

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from client_calls import {% if cookiecutter.auth == 'jwt' %}CALLER_SETTINGS, {% endif %}OtherService, caller_app, get
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
@@ -24,6 +23,7 @@ from {{ cookiecutter.project_slug }}.core.service_calls.client import service_cl
 {%- if cookiecutter.auth == 'jwt' %}
 from {{ cookiecutter.project_slug }}.core.settings import SettingsError
 {%- endif %}
+from tests.support.client_calls import {% if cookiecutter.auth == 'jwt' %}CALLER_SETTINGS, {% endif %}OtherService, caller_app, get
 
 
 async def test_the_client_exists_only_while_serving() -> None:

@@ -11,16 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from asgi_calls import call, response_of, websocket_scope
 from quart import Blueprint, Quart, websocket
 from quart.typing import TestClientProtocol as Client
-from tokens import (
-    REALM,
-    assert_refused,
-    bearer,
-    mint,
-    without_token,
-)
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.auth.tokens import (
@@ -33,6 +25,14 @@ from {{ cookiecutter.project_slug }}.core.settings import (
     SettingsError,
 )
 from {{ cookiecutter.project_slug }}.views import blueprints
+from tests.support.asgi_calls import call, response_of, websocket_scope
+from tests.support.tokens import (
+    REALM,
+    assert_refused,
+    bearer,
+    mint,
+    without_token,
+)
 
 # Endpoints that exist only in these tests.
 guarded = Blueprint("guarded", __name__)

@@ -8,11 +8,17 @@ test client cannot send a malformed request target or HTTP version.
 import logging
 
 import pytest
-from asgi_calls import Message, call, http_scope, response_of, websocket_scope
 from quart import Blueprint, Quart, request, websocket
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
+from tests.support.asgi_calls import (
+    Message,
+    call,
+    http_scope,
+    response_of,
+    websocket_scope,
+)
 
 
 def assert_refused(sent: list[Message], status: int, message: str) -> None:

@@ -8,7 +8,6 @@ from typing import cast
 
 import pytest
 from alembic import command
-from conftest import PROJECT, alembic_config
 from quart import Blueprint, Quart
 from quart.typing import ResponseReturnValue
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from {{ cookiecutter.project_slug }}.core.database.schema_revision import (
 )
 from {{ cookiecutter.project_slug }}.core.database.session import db_session
 from {{ cookiecutter.project_slug }}.views import blueprints
+from tests.support.migrations import PROJECT, alembic_config
 
 PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"
 VERSIONS = PACKAGE / "migrations" / "versions"

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from asgi_calls import call, http_scope
 from pydantic import BaseModel, Field
 from quart import Blueprint, Quart, request
 from quart.typing import ResponseReturnValue
@@ -18,6 +17,7 @@ from quart_schema import (
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.http.request_body import malformed_reason
 from {{ cookiecutter.project_slug }}.views import blueprints
+from tests.support.asgi_calls import call, http_scope
 
 # Endpoints that exist only in these tests, to trigger each kind of error.
 faulty = Blueprint("faulty", __name__)

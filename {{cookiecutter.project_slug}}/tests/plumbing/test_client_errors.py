@@ -9,8 +9,9 @@ The other service is a real one, served on a free loopback port
 import socket
 
 import pytest
-from client_calls import OtherService, caller_app, get
 from quart.typing import TestClientProtocol as Client
+
+from tests.support.client_calls import OtherService, caller_app, get
 
 
 def failed_calls(caplog: pytest.LogCaptureFixture) -> list[str]:

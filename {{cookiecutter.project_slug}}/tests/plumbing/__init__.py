@@ -1,0 +1,1 @@
+"""The plumbing's tests: the template owns them and `make update` changes them."""

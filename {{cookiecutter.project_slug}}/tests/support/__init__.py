@@ -1,0 +1,1 @@
+"""Helpers for the tests: fakes, token makers and servers on loopback ports."""
