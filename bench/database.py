@@ -11,7 +11,7 @@ FastAPI's own, unless `--database-servers` names others):
 - The template is baked once per database choice (sqlite, postgresql) and
   `asgi_server` choice. The SQLite database is a file in the benchmark's
   temporary directory; the PostgreSQL one a throwaway cluster on a loopback
-  port, made by the postgresql bake's own `tests/postgres.py`
+  port, made by the postgresql bake's own `tests/support/postgres.py`
   (`PostgresCluster`: initdb, fsync off).
 - Each database gets its table from the service's migration (`make migrate`
   with `<SLUG>_DATABASE_URL`), then `--rows` rows (1000) from this module run
@@ -122,8 +122,8 @@ def seed_with(venv: Path, url: str, rows: int) -> str:
 
 @contextmanager
 def postgres(project: Path) -> Iterator[Any]:
-    """A PostgresCluster from a postgresql bake's tests/postgres.py, running."""
-    path = project / "tests" / "postgres.py"
+    """A PostgresCluster from a postgresql bake's own, running."""
+    path = project / "tests" / "support" / "postgres.py"
     spec = importlib.util.spec_from_file_location("bench_postgres", path)
     if spec is None or spec.loader is None:
         raise BenchError(f"cannot load {path}")

@@ -56,7 +56,13 @@ AUTH_JWT = (
     "tests/support/tokens.py",
 )
 OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
-    "asgi_server": {"hypercorn": ("hypercorn.toml",)},
+    "asgi_server": {
+        "hypercorn": ("hypercorn.toml",),
+        "granian": (
+            "{slug}/core/serving/granian_workers.py",
+            "tests/plumbing/test_granian_workers.py",
+        ),
+    },
     "auth": {"jwt": AUTH_JWT},
     "database": {
         "sqlite": (*DATA_LAYER, "deploy/k8s/pvc.yaml"),

@@ -1,5 +1,5 @@
 """What the database serving tests share: a PostgreSQL cluster from the
-postgresql bake's own tests/postgres.py (one home for that code), a bake
+postgresql bake's own tests/support/postgres.py (one home for that code), a bake
 migrated and served with a DATABASE_URL, and JSON requests to it."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ POSTGRES = DATABASE_CONTEXTS["postgresql"]
 
 
 class Cluster(Protocol):
-    """What the tests use of the bake's tests/postgres.py PostgresCluster."""
+    """What the tests use of the bake's tests/support/postgres.py PostgresCluster."""
 
     port: int
     running: bool
@@ -91,9 +91,9 @@ def all_items(base: str, limit: int = 100, after: int = 0) -> list[dict[str, Any
 
 
 def load_baked_cluster(pristine: Bake) -> AbstractContextManager[Cluster]:
-    """A PostgresCluster from the bake's own tests/postgres.py: the cluster
+    """A PostgresCluster from the bake's own tests/support/postgres.py: the cluster
     code has one home. Skips when the machine has no PostgreSQL."""
-    path = pristine(POSTGRES) / "tests" / "postgres.py"
+    path = pristine(POSTGRES) / "tests" / "support" / "postgres.py"
     spec = importlib.util.spec_from_file_location("baked_postgres", path)
     assert spec is not None
     assert spec.loader is not None

@@ -100,8 +100,8 @@ AUTH_TEXT = {
     "{slug}/settings.yml": ("JWT_", "TOKEN_URL", "CLIENT_SECRET"),
     "{slug}/app.py": ("init_auth",),
     "{slug}/core/settings.py": ("JWT_",),
-    "{slug}/core/http/contract.py": ("bearer",),
     "{slug}/core/__init__.py": ("require_scopes",),
+    "{slug}/core/service_calls/__init__.py": ("tokens",),
     "tests/support/fixtures.py": ("trusted_test_issuer",),
     "openapi.json": ("bearer",),
 }

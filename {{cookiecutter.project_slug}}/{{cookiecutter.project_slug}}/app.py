@@ -26,6 +26,9 @@ from .core.http.request_guard import RequestGuardMiddleware
 from .core.observability.metrics import MetricsMiddleware, init_metrics
 from .core.observability.request_context import RequestContextMiddleware
 from .core.service_calls.client import init_client
+{%- if cookiecutter.auth == 'jwt' %}
+from .core.service_calls.credentials import init_client_credentials
+{%- endif %}
 from .core.serving.lifecycle import init_lifecycle
 from .core.serving.probes import health
 from .core.settings import load_settings
@@ -62,6 +65,9 @@ def create_app(
     for blueprint in default_blueprints if blueprints is None else blueprints:
         app.register_blueprint(blueprint)
     init_client(app)
+{%- if cookiecutter.auth == 'jwt' %}
+    init_client_credentials(app)
+{%- endif %}
     # Before-request hooks run in order: a client over its rate limit is
     # refused before its token is verified.
     init_rate_limits(app)

@@ -5,7 +5,7 @@ first, from the same settings, so that every line the app and the server log
 has one format; the garbage collector is tuned last, for serving.
 {%- if cookiecutter.asgi_server == 'granian' %} Before
 all that, a SIGTERM that reaches a granian worker while it loads is caught, to
-be acted on once it serves (core/serving/lifecycle.py).
+be acted on once it serves (core/serving/granian_workers.py).
 {%- endif %}
 """
 
@@ -16,7 +16,7 @@ from contextlib import suppress
 from .app import create_app
 from .core.observability.logs import configure_logging
 {%- if cookiecutter.asgi_server == 'granian' %}
-from .core.serving.lifecycle import SIGTERM_WHILE_LOADING
+from .core.serving.granian_workers import SIGTERM_WHILE_LOADING
 {%- endif %}
 from .core.settings import load_settings
 
@@ -68,4 +68,7 @@ _settings = load_settings()
 configure_logging(_settings["LOG_LEVEL"], _settings["LOG_FORMAT"])
 
 app = create_app()
+{%- if cookiecutter.asgi_server == 'granian' %}
+SIGTERM_WHILE_LOADING.stop_once_serving(app)
+{%- endif %}
 tune_garbage_collector()

@@ -13,7 +13,7 @@ from quart.typing import TestClientProtocol as Client
 from {{ cookiecutter.project_slug }}.core.http.contract import NoContent
 from {{ cookiecutter.project_slug }}.openapi import main, openapi_json
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 # quart-schema's own pages and the docs' assets: served, never documented.
 HIDDEN = {"openapi", "swagger_ui", "docs_assets.docs_asset", "metrics.exposition"}
 

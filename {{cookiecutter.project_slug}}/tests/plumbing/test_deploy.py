@@ -15,7 +15,7 @@ from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core import settings
 
 SLUG = "{{ cookiecutter.project_slug }}"
-SNIPPET = Path(__file__).parents[1] / "deploy" / "nginx" / f"{SLUG}.conf"
+SNIPPET = Path(__file__).parents[2] / "deploy" / "nginx" / f"{SLUG}.conf"
 UPSTREAM = SNIPPET.with_name(f"{SLUG}.upstream.conf")
 SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -103,7 +103,7 @@ def test_gateway_answers_a_limited_request_as_the_service_would() -> None:
     assert "default_type application/json;" in location
 
 
-DOCKERFILE = Path(__file__).parents[1] / "Dockerfile"
+DOCKERFILE = Path(__file__).parents[2] / "Dockerfile"
 
 
 def dockerfile(keyword: str) -> list[str]:

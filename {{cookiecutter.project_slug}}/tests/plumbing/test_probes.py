@@ -5,9 +5,6 @@ import logging
 import os
 import signal
 import threading
-{%- if cookiecutter.asgi_server == 'granian' %}
-from types import FrameType
-{%- endif %}
 
 import pytest
 from quart import Blueprint, Quart
@@ -15,16 +12,7 @@ from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
-{%- if cookiecutter.asgi_server == 'granian' %}
-from {{ cookiecutter.project_slug }}.core.serving import lifecycle
-{%- endif %}
-from {{ cookiecutter.project_slug }}.core.serving.lifecycle import (
-{%- if cookiecutter.asgi_server == 'granian' %}
-    SigtermWhileLoading,
-{%- endif %}
-    add_readiness_check,
-    readiness,
-)
+from {{ cookiecutter.project_slug }}.core.serving.lifecycle import add_readiness_check, readiness
 
 
 async def test_healthz_is_ok(client: Client) -> None:
@@ -170,69 +158,6 @@ async def test_the_draining_line_belongs_to_no_request(
 
     assert (await response.get_json())["request_id"]  # it ran in a request
     assert ids_at_log_time == [None]
-
-
-{%- if cookiecutter.asgi_server == 'granian' %}
-
-
-class GranianMainServer:
-    """Stands for granian's server object in its main process (`pid`): a
-    worker it forks inherits its SIGTERM handler, which only sets a flag."""
-
-    def __init__(self, pid: int, interrupted: bool = False) -> None:
-        self.pid = pid
-        self.interrupt_signal = interrupted
-
-    def signal_handler_interrupt(self, signum: int, frame: FrameType | None) -> None:
-        self.interrupt_signal = True
-
-
-GranianMainServer.__module__ = "granian.server.mp"
-
-
-@pytest.mark.parametrize("when", ["before the app loads", "while it loads"])
-async def test_a_sigterm_to_a_granian_worker_that_loads_stops_it_once_serving(
-    when: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loading = SigtermWhileLoading()
-    monkeypatch.setattr(lifecycle, "SIGTERM_WHILE_LOADING", loading)
-    main = GranianMainServer(os.getppid(), when == "before the app loads")
-    received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, main.signal_handler_interrupt)
-    try:
-        loading.catch()  # as asgi.py does
-        if when == "while it loads":
-            os.kill(os.getpid(), signal.SIGTERM)
-        assert loading.caught
-        # The worker's own handler, which granian installs before serving.
-        signal.signal(signal.SIGTERM, lambda signum, _: received.append(signum))
-        app = create_app()
-        async with app.test_app():
-            assert readiness(app).state == "draining"
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-    assert received == [signal.SIGTERM]
-
-
-@pytest.mark.parametrize("where", ["no granian", "granian's own process"])
-def test_outside_a_granian_worker_sigterm_is_not_caught_while_loading(
-    where: str,
-) -> None:
-    loading = SigtermWhileLoading()
-    main = GranianMainServer(os.getpid(), interrupted=True)
-    previous = signal.getsignal(signal.SIGTERM)
-    if where == "granian's own process":  # its threads serve: no fork
-        signal.signal(signal.SIGTERM, main.signal_handler_interrupt)
-    before = signal.getsignal(signal.SIGTERM)
-    try:
-        loading.catch()
-        assert signal.getsignal(signal.SIGTERM) == before
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-    assert not loading.caught
-{%- endif %}
 
 
 def test_outside_the_main_thread_signals_are_left_alone() -> None:

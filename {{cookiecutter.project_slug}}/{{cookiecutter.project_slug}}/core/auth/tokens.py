@@ -35,6 +35,7 @@ import jwt
 from quart import Quart, current_app, g, request, websocket
 from quart.wrappers import BaseRequestWebsocket
 from quart_schema import security_scheme
+from quart_schema.openapi import HttpSecurityScheme
 from werkzeug.exceptions import HTTPException
 
 from ..settings import ENV_PREFIX, SettingsError
@@ -49,6 +50,8 @@ SCOPES = "_auth_scopes"
 CLAIMS = "_auth_claims"
 # quart-schema's own views, which no decorator of ours reaches.
 SCHEMA_VIEWS = ("openapi", "swagger_ui")
+# The plumbing's routes served without a token: the probes and /docs' files.
+PLUMBING_PUBLIC = ("health.healthz", "health.readyz", "docs_assets.docs_asset")
 REQUIRED_CLAIMS = ["exp", "iss", "aud"]
 NUMERIC_DATES = ("exp", "nbf", "iat")
 # A longer Authorization header is refused before any parsing; nginx (the
@@ -263,3 +266,17 @@ def init_auth(app: Quart) -> None:
     )
     app.before_request(authenticate_request)
     app.before_websocket(authenticate_websocket)
+    for endpoint in PLUMBING_PUBLIC:
+        public(app.view_functions[endpoint])
+    document_bearer_tokens(app)
+
+
+def document_bearer_tokens(app: Quart) -> None:
+    """/openapi.json: a bearer JWT on every operation unless it declares its
+    own (the scopes of `@require_scopes`, none for `@public`); /docs gets an
+    Authorize button for the token."""
+    schema = app.extensions["QUART_SCHEMA"]
+    schema.security_schemes = {
+        "bearer": HttpSecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+    }
+    schema.security = [{"bearer": []}]

@@ -11,11 +11,6 @@ response against pydantic models (schemas/), and documents them.
   operation that takes a JSON body documents it as required, with 400
   (`ValidationErrorBody`), 413 and 415; 401 and 403 where it needs a token
   and a scope; 429 unless exempt from the rate limit.
-{%- if cookiecutter.auth == 'jwt' %}
-- Security: a bearer JWT (auth.py) on every operation, unless it declares its
-  own (the scopes of `@require_scopes`, none for `@public`). /docs has an
-  Authorize button for the token.
-{%- endif %}
 """
 
 from __future__ import annotations
@@ -30,9 +25,6 @@ from quart_schema.typing import Model
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.routing import Rule
 
-{% if cookiecutter.auth == 'jwt' -%}
-from ..auth.tokens import public
-{% endif -%}
 from .errors import ErrorBody, ValidationErrorBody
 from .json_encoding import ServiceJSONProvider
 
@@ -44,9 +36,6 @@ docs_assets = Blueprint("docs_assets", __name__)
 
 
 @docs_assets.get(f"/{ASSETS_URL}/<filename>")
-{%- if cookiecutter.auth == 'jwt' %}
-@public
-{%- endif %}
 @hide
 async def docs_asset(filename: str) -> Response:
     """The two files /docs needs, from the installed swagger-ui-bundle."""
@@ -125,12 +114,6 @@ def init_api(app: Quart, title: str, version: str) -> None:
         redoc_ui_path=None,
         scalar_ui_path=None,
         openapi_provider_class=ServiceOpenAPI,
-{%- if cookiecutter.auth == 'jwt' %}
-        security_schemes={
-            "bearer": {"type": "http", "scheme": "bearer", "bearer_format": "JWT"}
-        },
-        security=[{"bearer": []}],
-{%- endif %}
     )
     app.json = ServiceJSONProvider(app)  # after QuartSchema, which sets its own
     app.register_blueprint(docs_assets)

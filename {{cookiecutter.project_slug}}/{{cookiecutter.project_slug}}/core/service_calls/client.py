@@ -18,11 +18,6 @@
   when the other service did not answer in time, else a 502 (a refused
   connection, an error status after `raise_for_status()`); one log line
   names the call, without its query string.
-{%- if cookiecutter.auth == 'jwt' %}
-- With TOKEN_URL set, each call carries a bearer token for the service itself
-  (client_credentials.py), unless it passes `auth=None` (a call to a third
-  party) or its own Authorization header. No token to be had is a 502 too.
-{%- endif %}
 """
 
 from __future__ import annotations
@@ -41,9 +36,6 @@ from quart.typing import ResponseReturnValue
 from ..http.errors import error_body
 from ..observability.logs import current_request_id
 from ..serving.lifecycle import first_line
-{%- if cookiecutter.auth == 'jwt' %}
-from .credentials import ClientCredentials, credentials_from_settings
-{%- endif %}
 
 EXTENSION = "client"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -124,18 +116,10 @@ async def call_failed(error: httpx.HTTPError) -> ResponseReturnValue:
 
 def init_client(app: Quart) -> None:
     """Open the client while the app serves; failed calls as JSON errors."""
-{%- if cookiecutter.auth == 'jwt' %}
-    credentials = credentials_from_settings(app.config)  # stops create_app
-{%- endif %}
 
     @app.before_serving
     async def open_client() -> None:
-        client = create_client(app)
-{%- if cookiecutter.auth == 'jwt' %}
-        if credentials is not None:
-            client.auth = ClientCredentials(credentials, client)
-{%- endif %}
-        app.extensions[EXTENSION] = client
+        app.extensions[EXTENSION] = create_client(app)
 
     @app.after_serving
     async def close_client() -> None:

@@ -1,8 +1,10 @@
 """Tokens for calls to other services: the OAuth 2.0 client-credentials grant
 (RFC 6749 section 4.4), as an httpx auth flow on the app's client (client.py).
 
-With TOKEN_URL set, each call carries `Authorization: Bearer <token>`, a
-token fetched from TOKEN_URL with CLIENT_ID and CLIENT_SECRET (HTTP Basic,
+With TOKEN_URL set, each call carries `Authorization: Bearer <token>` unless
+it passes `auth=None` (a call to a third party) or its own Authorization
+header; no token to be had is a 502, like any failed call. The token is
+fetched from TOKEN_URL with CLIENT_ID and CLIENT_SECRET (HTTP Basic,
 each form-encoded first, as RFC 6749 2.3.1 says), asking for TOKEN_SCOPE if
 set.
 
@@ -37,8 +39,10 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
+from quart import Quart
 
 from ..settings import SettingsError
+from .client import EXTENSION as CLIENT
 
 # Seconds before its expiry that a token is renewed, at most half its lifetime.
 EXPIRY_MARGIN = 30.0
@@ -229,3 +233,16 @@ def oauth_error(response: httpx.Response, body: Any) -> str:
     if isinstance(description, str):
         return f"{status} ({body['error']}: {description})"
     return f"{status} ({body['error']})"
+
+
+def init_client_credentials(app: Quart) -> None:
+    """With TOKEN_URL set, give the app's client (opened by init_client, which
+    runs first) the token flow; a partial configuration stops create_app."""
+    credentials = credentials_from_settings(app.config)
+    if credentials is None:
+        return
+
+    @app.before_serving
+    async def send_tokens() -> None:
+        client: httpx.AsyncClient = app.extensions[CLIENT]
+        client.auth = ClientCredentials(credentials, client)

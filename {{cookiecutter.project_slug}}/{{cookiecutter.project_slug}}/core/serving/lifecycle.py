@@ -22,25 +22,12 @@ would be lost). Measured with hypercorn, which otherwise took its whole
 graceful timeout (30 s) to stop under keep-alive traffic, and once in a few
 runs read a request from a connection it had just closed and ran it with no
 one to answer.
-{%- if cookiecutter.asgi_server == 'granian' %}
-
-granian forks its workers with its main process's SIGTERM handler, which in a
-worker only sets a flag; the worker's own comes once the app is loaded. A
-SIGTERM in between (the service stopped while it starts) would be lost: the
-worker would then serve, ready, until the main process kills it
-(GRACEFUL_TIMEOUT later) with the requests it is serving. asgi.py catches such
-a signal as the app loads (`SIGTERM_WHILE_LOADING`), and the worker gets it
-again as soon as it serves, so it stops at once.
-{%- endif %}
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-{%- if cookiecutter.asgi_server == 'granian' %}
-import os
-{%- endif %}
 import signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -137,36 +124,6 @@ class DrainOnSigterm:
         signal.signal(signal.SIGTERM, self.previous)
 
 
-{%- if cookiecutter.asgi_server == 'granian' %}
-
-
-class SigtermWhileLoading:
-    """A SIGTERM that reaches a granian worker while it loads the app (see the
-    module docstring)."""
-
-    def __init__(self) -> None:
-        self.caught = False
-
-    def catch(self) -> None:
-        """In a granian worker, take over from the handler inherited from the
-        main process, and note whether it has already had a SIGTERM."""
-        inherited = signal.getsignal(signal.SIGTERM)
-        # The worker's copy of the main process's server object: its pid is
-        # the parent's (in the main process itself, it would be its own).
-        server = getattr(inherited, "__self__", None)
-        granian = type(server).__module__.startswith("granian.")
-        if granian and getattr(server, "pid", None) == os.getppid():
-            self.caught = bool(getattr(server, "interrupt_signal", False))
-            signal.signal(signal.SIGTERM, self.note)
-
-    def note(self, signum: int, frame: FrameType | None) -> None:
-        self.caught = True
-
-
-SIGTERM_WHILE_LOADING = SigtermWhileLoading()
-{%- endif %}
-
-
 def init_lifecycle(app: Quart) -> None:
     """Track the app's state and drain on SIGTERM while it serves."""
     state = app.extensions[EXTENSION] = Readiness()
@@ -180,11 +137,6 @@ def init_lifecycle(app: Quart) -> None:
         if threading.current_thread() is threading.main_thread():
             handler = DrainOnSigterm(app, state, asyncio.get_running_loop())
         state.state = "ready"
-{%- if cookiecutter.asgi_server == 'granian' %}
-        if SIGTERM_WHILE_LOADING.caught:
-            # granian's handler is in place by now: stop as it was asked to.
-            signal.raise_signal(signal.SIGTERM)
-{%- endif %}
 
     @app.after_request
     async def close_while_draining(response: ResponseTypes) -> ResponseTypes:

@@ -14,9 +14,6 @@ from quart import Blueprint, current_app
 from quart_rate_limiter import rate_exempt
 from quart_schema import validate_response
 
-{% if cookiecutter.auth == 'jwt' -%}
-from ..auth.tokens import public
-{% endif -%}
 from ..http.errors import ErrorBody, error_body
 from .lifecycle import readiness
 
@@ -43,9 +40,6 @@ class Unready(ErrorBody):
 
 
 @health.get("/healthz")
-{%- if cookiecutter.auth == 'jwt' %}
-@public
-{%- endif %}
 @rate_exempt
 @validate_response(Alive)
 async def healthz() -> Alive:
@@ -54,9 +48,6 @@ async def healthz() -> Alive:
 
 
 @health.get("/readyz")
-{%- if cookiecutter.auth == 'jwt' %}
-@public
-{%- endif %}
 @rate_exempt
 @validate_response(Ready)
 @validate_response(Unready, 503)
