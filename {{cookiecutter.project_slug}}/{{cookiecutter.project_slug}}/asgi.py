@@ -1,11 +1,10 @@
 """The ASGI entry point for servers, `<package>.asgi:app`.
 
-This is the one module that builds an app when imported. Logging is set up
-first, from the same settings, so that every line the app and the server log
-has one format; the garbage collector is tuned last, for serving.
-{%- if cookiecutter.asgi_server == 'granian' %} Before
-all that, a SIGTERM that reaches a granian worker while it loads is caught, to
-be acted on once it serves (core/serving/lifecycle.py).
+The one module that builds an app when imported: logging is set up first,
+from the same settings, and the garbage collector is tuned for serving last.
+{%- if cookiecutter.asgi_server == 'granian' %} A SIGTERM
+that reaches a granian worker while it loads is caught, to be acted on once
+it serves (core/serving/lifecycle.py).
 {%- endif %}
 """
 
