@@ -52,7 +52,7 @@ class UnknownKeyError(jwt.InvalidTokenError):
 
 
 class KeySource(Protocol):
-    """Where auth.py gets the key that verifies a token."""
+    """Where core/auth/tokens.py gets the key that verifies a token."""
 
     algorithms: list[str]
 

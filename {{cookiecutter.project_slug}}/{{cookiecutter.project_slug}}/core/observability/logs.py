@@ -44,7 +44,8 @@ SERVER_ACCESS_LOGGERS = ("hypercorn.access", "uvicorn.access", "granian.access")
 
 # Libraries that log every outgoing call at INFO, with its whole URL (query
 # string and any user:password@ included): warnings and errors only. The
-# service logs a failed call itself (client.py), without the query string.
+# service logs a failed call itself (core/service_calls/client.py), without
+# the query string.
 QUIET_LOGGERS = ("httpx", "httpcore")
 
 
