@@ -42,17 +42,12 @@ def raise_open_file_limit() -> None:
 
 
 def tune_garbage_collector() -> None:
-    """Keep the garbage collector from taking a quarter of the CPU.
+    """Keep the garbage collector off the request path.
 
-    Served, with Python's defaults, the collector runs every few requests,
-    since the objects of the requests in flight count as new, and about one
-    run in a hundred walks all the objects the imports made (about 90,000:
-    50 ms). Freezing what exists once the app is built takes those out of
+    Freezing the objects that exist once the app is built takes them out of
     every later collection, and a higher threshold for young objects lets
-    most requests finish before a collection sees their objects. Measured
-    under load: 28 % of the worker's CPU in the collector before, 2 % after
-    (docs/performance.md of the template). Cyclic garbage made later is
-    still collected; what was frozen stays, as modules do anyway.
+    most requests finish before a collection sees their objects. Cyclic
+    garbage made later is still collected.
     """
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
