@@ -92,7 +92,7 @@ AUTH_FILES = [
 ]
 # Text in a file every bake has, there only with auth=jwt.
 AUTH_TEXT = {
-    "README.md": ("auth.py", "bearer tokens", "403", "make token"),
+    "README.md": ("auth/", "bearer tokens", "403", "make token"),
     "Makefile": ("dev_tokens", "instance/development.yml"),
     ".gitignore": ("/instance/",),
     "docs/services.md": ("## Authentication", "JWT_PUBLIC_KEY", "TOKEN_URL"),

@@ -2,7 +2,7 @@
 ExecStartPre): `python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS`.
 
 The app loads (a bad setting exits 2 with one line naming it), BIND is
-`host:port` or `unix:/path`, {% if cookiecutter.asgi_server == 'granian' %}WORKERS is 1 or more{% else %}WORKERS is 1 (docs/serving.md says why){% endif %}, and a unix
+`host:port` or `unix:/path`, {% if cookiecutter.asgi_server == 'granian' %}WORKERS a whole number, 1 or more{% else %}WORKERS is 1 (docs/serving.md says why){% endif %}, and a unix
 socket left by a crash is removed while a live one stops the start.
 {%- if cookiecutter.asgi_server == 'uvicorn' %} A socket
 file is made ready with mode 0o660.{% endif %}
