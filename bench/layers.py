@@ -267,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     stripped,
                     plain,
                 ),
-                Variant("+ the request guard (`request_guard.py`) alone", guarded, plain),
+                Variant(
+                    "+ the request guard (`request_guard.py`) alone", guarded, plain
+                ),
             ]
             metered = with_metrics(slug, create_app, guard)
             if metered is not None:
