@@ -12,7 +12,7 @@ The variants, each adding one layer to the one before:
 1. the bare Quart app (`bench/apps/bare_quart.py`);
 2. the baked app with its ASGI middleware taken off (health routes, error
    handlers, lifecycle, settings);
-3. that app with the request guard (`guard.py`) put back alone;
+3. that app with the request guard (`request_guard.py`) put back alone;
 4. that app with the metrics middleware (`metrics.py`) around the guard, as
    create_app() puts it (skipped for a bake without metrics);
 5. the baked `create_app()` as built, with `configure_logging("WARNING",
@@ -267,7 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     stripped,
                     plain,
                 ),
-                Variant("+ the request guard (`guard.py`) alone", guarded, plain),
+                Variant(
+                    "+ the request guard (`request_guard.py`) alone", guarded, plain
+                ),
             ]
             metered = with_metrics(slug, create_app, guard)
             if metered is not None:

@@ -92,7 +92,7 @@ AUTH_FILES = [
 ]
 # Text in a file every bake has, there only with auth=jwt.
 AUTH_TEXT = {
-    "README.md": ("auth.py", "bearer tokens", "403", "make token"),
+    "README.md": ("auth/", "bearer tokens", "403", "make token"),
     "Makefile": ("dev_tokens", "instance/development.yml"),
     ".gitignore": ("/instance/",),
     "docs/services.md": ("## Authentication", "JWT_PUBLIC_KEY", "TOKEN_URL"),
@@ -101,7 +101,7 @@ AUTH_TEXT = {
     "{slug}/app.py": ("init_auth",),
     "{slug}/core/settings.py": ("JWT_",),
     "{slug}/core/__init__.py": ("require_scopes",),
-    "{slug}/core/service_calls/__init__.py": ("tokens",),
+    "{slug}/core/service_calls/credentials.py": ("TOKEN_URL",),
     "tests/support/fixtures.py": ("trusted_test_issuer",),
     "openapi.json": ("bearer",),
 }

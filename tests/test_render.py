@@ -68,6 +68,7 @@ def test_default_bake_has_exactly_these_files(pristine: Bake) -> None:
         f"deploy/nginx/{slug}.conf",
         f"deploy/nginx/{slug}.upstream.conf",
         f"deploy/systemd/{slug}.service",
+        "docs/architecture.md",
         "docs/deploy.md",
         "docs/services.md",
         "docs/serving.md",

@@ -1,11 +1,10 @@
 """The ASGI entry point for servers, `<package>.asgi:app`.
 
-This is the one module that builds an app when imported. Logging is set up
-first, from the same settings, so that every line the app and the server log
-has one format; the garbage collector is tuned last, for serving.
-{%- if cookiecutter.asgi_server == 'granian' %} Before
-all that, a SIGTERM that reaches a granian worker while it loads is caught, to
-be acted on once it serves (core/serving/granian_workers.py).
+The one module that builds an app when imported: logging is set up first,
+from the same settings, and the garbage collector is tuned for serving last.
+{%- if cookiecutter.asgi_server == 'granian' %} A SIGTERM
+that reaches a granian worker while it loads is caught, to be acted on once
+it serves (core/serving/granian_workers.py).
 {%- endif %}
 """
 
@@ -43,17 +42,12 @@ def raise_open_file_limit() -> None:
 
 
 def tune_garbage_collector() -> None:
-    """Keep the garbage collector from taking a quarter of the CPU.
+    """Keep the garbage collector off the request path.
 
-    Served, with Python's defaults, the collector runs every few requests,
-    since the objects of the requests in flight count as new, and about one
-    run in a hundred walks all the objects the imports made (about 90,000:
-    50 ms). Freezing what exists once the app is built takes those out of
+    Freezing the objects that exist once the app is built takes them out of
     every later collection, and a higher threshold for young objects lets
-    most requests finish before a collection sees their objects. Measured
-    under load: 28 % of the worker's CPU in the collector before, 2 % after
-    (docs/performance.md of the template). Cyclic garbage made later is
-    still collected; what was frozen stays, as modules do anyway.
+    most requests finish before a collection sees their objects. Cyclic
+    garbage made later is still collected.
     """
     gc.freeze()
     _, middle, oldest = gc.get_threshold()

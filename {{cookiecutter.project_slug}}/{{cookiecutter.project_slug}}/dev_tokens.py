@@ -3,20 +3,10 @@
     python -m {{ cookiecutter.project_slug }}.dev_tokens setup
     python -m {{ cookiecutter.project_slug }}.dev_tokens token [SCOPE ...]
 
-- `setup` makes, once, in instance/ under the working directory (the project
-  root; git-ignored, never in the image): a P-256 key pair,
-  dev_jwt_private.pem (mode 0600) and dev_jwt_public.pem, and
-  development.yml, the settings `make run` uses (QUART_SETTINGS names yours
-  instead) that trust that key. A file that exists is never overwritten.
-- `token` prints a token for curl, signed with that key, from those settings'
-  JWT_ISSUER for their JWT_AUDIENCE, valid for an hour, granting the SCOPEs
-  (by default every scope the app's routes require). It makes the files first
-  if they are missing, and refuses when the settings in use (QUART_SETTINGS,
-  else development.yml) do not trust the development key.
-
-What stops either (a bad setting, a key that is not one) prints one line,
-`error: ...`, and exits with status 2. `make serve`, the image and deploy/
-never read instance/.
+`setup` makes, once, in instance/ (git-ignored), a P-256 key pair and
+development.yml, settings that trust it; no file is overwritten. `token`
+prints an hour's token for those settings, granting the SCOPEs (by default
+every scope the routes require). Errors print `error: ...` and exit 2.
 """
 
 from __future__ import annotations

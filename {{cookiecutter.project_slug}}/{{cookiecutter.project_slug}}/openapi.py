@@ -2,8 +2,8 @@
 
     python -m {{ cookiecutter.project_slug }}.openapi openapi.json
 
-A test (tests/test_api.py) fails while the file differs from the document the
-code generates, so every change to the API shows up in a diff.
+A test (tests/plumbing/test_contract.py) fails while the file differs from
+the document the code generates.
 """
 
 from __future__ import annotations

@@ -1,40 +1,14 @@
-"""Checks `make serve` (and deploy/systemd's ExecStartPre) runs before the
-server starts:
+"""Checks run before the server starts (`make serve`, and deploy/systemd's
+ExecStartPre): `python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS`.
 
-    python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS
-
-`make run` runs the first of them alone (the app loads) before the
-development server:
-
-    python -m {{ cookiecutter.project_slug }}.preflight --app
-
-- BIND is `host:port` (a port from 1 to 65535; an IPv6 host in brackets,
-  `[::1]:8000`) or `unix:/path/to.sock`: the server would fail on any other
-  with a usage error (granian, uvicorn) or listen somewhere unexpected.
-- The app loads: a bad setting stops the start with one line naming it and
-  exit status 2, rather than a traceback from each worker (a server's main
-  process may even exit 0 when its worker cannot load the app).
-{%- if cookiecutter.asgi_server == 'granian' %}
-- WORKERS is a whole number, 1 or more.
-{%- else %}
-- WORKERS is 1: {{ cookiecutter.asgi_server }}'s multi-process mode keeps the listening socket open
-  in its main process while the workers drain, so connections made after
-  SIGTERM hang instead of being refused. Run more instances instead.
-{%- endif %}
-- A unix socket path is free: a socket left behind by a crash (nobody
-  listening) is removed, so the start does not fail on it; a live one, where
-  another instance answers, stops the start instead of being taken over.
-{%- if cookiecutter.asgi_server == 'uvicorn' %}
-- The socket file is made ready with mode 0o660 (owner and group read and
-  write): uvicorn keeps the mode of a socket file it finds at its path and
-  would otherwise make it 0o666, for anyone on the host.
-{%- endif %}
-{%- if cookiecutter.asgi_server == 'granian' %}
-- The workers' metrics directory (PROMETHEUS_MULTIPROC_DIR, see metrics.py)
-  is the service user's own, and it is emptied: an earlier run's figures
-  must not add to this one's. Each instance needs its own (make serve's
-  default is named after BIND).
-{%- endif %}
+The app loads (a bad setting exits 2 with one line naming it), BIND is
+`host:port` or `unix:/path`, {% if cookiecutter.asgi_server == 'granian' %}WORKERS a whole number, 1 or more{% else %}WORKERS is 1 (docs/serving.md says why){% endif %}, and a unix
+socket left by a crash is removed while a live one stops the start.
+{%- if cookiecutter.asgi_server == 'uvicorn' %} A socket
+file is made ready with mode 0o660.{% endif %}
+{%- if cookiecutter.asgi_server == 'granian' %} The
+workers' metrics directory is emptied and owned by the service user.{% endif %}
+`--app` runs the app check alone, before `make run`'s development server.
 """
 
 from __future__ import annotations

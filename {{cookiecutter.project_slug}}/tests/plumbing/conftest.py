@@ -42,7 +42,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def http(endpoints: Endpoints, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
-    """A client with the auth, as the app's client (client.py) has it."""
+    """A client with the auth, as the app's client has it
+    (core/service_calls/client.py)."""
     async with httpx.AsyncClient(transport=endpoints) as client:
         client.auth = ClientCredentials(CREDENTIALS, client, clock)
         yield client

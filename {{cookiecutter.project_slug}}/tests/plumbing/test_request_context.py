@@ -220,8 +220,8 @@ async def test_an_announced_body_that_never_comes_is_not_waited_for(
 async def test_a_body_nothing_reads_is_not_waited_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A refusal before the app (guard.py) leaves the body unread: its answer
-    goes out at once."""
+    """A refusal before the app (core/http/request_guard.py) leaves the body
+    unread: its answer goes out at once."""
     monkeypatch.setattr(request_context, "BODY_IDLE", 5.0)
     sent: list[str] = []
 

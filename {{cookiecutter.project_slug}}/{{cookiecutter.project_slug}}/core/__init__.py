@@ -1,5 +1,5 @@
 """The plumbing's front door: every name your views, schemas, models and tests
-need from it. Import them from here (`from ..core import db_session`), never
+need from it. Import them from here (`from ..core import ErrorBody`), never
 from a module inside: what lies behind this list may change with the template.
 docs/architecture.md says what each sub-package holds.
 """

@@ -1,14 +1,9 @@
 """Field types for what the service stores and reads.
 
-- Text that PostgreSQL cannot store (a NUL character) and numbers beyond a
-  32-bit column fail validation here, as a 400 naming the field, instead of
-  failing in the database as a 500. (pydantic refuses lone surrogates itself.)
-- A name (`name_text`) is compared and stored NFKC-normalised, so that
-  look-alike forms of one name (a fullwidth x and x) are one name, and
-  holds no character that cannot be seen or that drives a terminal.
-- A whole number in JSON may be written `7` or `7.0`, as JSON Schema's
-  `integer` allows (`Integral`); in a query string, only ASCII digits
-  (`QueryInt`): not `5_0`, `+5` or `1.0`, which Python's `int()` would take.
+- Text with a NUL character and numbers beyond a 32-bit column fail
+  validation (a 400 naming the field), not in the database (a 500).
+- `name_text` is NFKC-normalised and holds no invisible or control characters.
+- `Integral` takes `7` or `7.0`; `QueryInt` only ASCII digits.
 """
 
 import re

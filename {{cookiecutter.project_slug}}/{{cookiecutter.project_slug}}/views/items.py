@@ -1,13 +1,10 @@
 """The example resource: create, read, list, update and delete items.
 
-It shows how an endpoint is written here: a blueprint route, its request and
-response models (schemas/items.py) validated by quart-schema, and the
-request's database session, which the service commits when the response is a
-success and rolls back otherwise.
-{%- if cookiecutter.auth == 'jwt' %} Each route declares the token scope it needs
-(`@require_scopes`), and create_item logs who created the item, from the
-token's claims (`current_claims()`).
-{%- endif %} Remove it as README.md says.
+An endpoint as written here: a blueprint route, its models (schemas/items.py)
+validated by quart-schema, and the request's database session.
+{%- if cookiecutter.auth == 'jwt' %} Each route
+declares the scope it needs (`@require_scopes`).{% endif %} Remove it as
+README.md says.
 """
 
 from typing import NoReturn

@@ -1,28 +1,11 @@
-"""The keys that verify bearer tokens (auth.py): one of two sources.
+"""The keys that verify bearer tokens (core/auth/tokens.py), from one of two
+sources; setting both is refused.
 
-- JWT_PUBLIC_KEY: a PEM public key, or the path of a PEM file, read when the
-  app is built. It is used with those of JWT_ALGORITHMS that fit it (an RSA
-  key with RS256 and PS256, a P-256 key with ES256 ...); a key that fits none,
-  or is not a public key, stops create_app.
-- JWT_JWKS_URL: the token issuer's JSON Web Key Set, fetched with a
-  short-lived httpx client of its own (async: never blocking the event loop;
-  never the service's outgoing client, which may carry a token) when serving
-  starts, which waits for it (CLIENT_CONNECT_TIMEOUT and CLIENT_READ_TIMEOUT
-  bound the wait). Keys are picked by the token's `kid`; only signing keys
-  with a `kid`, for one of JWT_ALGORITHMS, are kept.
-  The set is kept JWT_JWKS_CACHE_SECONDS, then fetched again in the
-  background while the keys held stay in use. A token naming a `kid` the set
-  lacks (the issuer rotated its key) makes the request wait for a fetch, at
-  most one every JWT_JWKS_REFETCH_SECONDS, so unknown kids cannot flood the
-  issuer; concurrent requests wait for the same fetch.
-
-When the set cannot be fetched (the issuer is down, answers an error or no
-usable key), the failure is logged and the keys held so far stay in use: an
-issuer outage does not take the service down. Until a first fetch succeeds,
-every token gets a 401 and /readyz answers 503 for the `jwks` check, each
-poll trying again (as often as the refetch limit allows).
-
-Setting both sources is refused: which one verifies would be a guess.
+- JWT_PUBLIC_KEY: a PEM public key, or a PEM file's path, read at create_app.
+- JWT_JWKS_URL: the issuer's key set, fetched when serving starts, kept
+  JWT_JWKS_CACHE_SECONDS and fetched again for an unknown `kid` (at most once
+  every JWT_JWKS_REFETCH_SECONDS). A failed fetch keeps the keys held; until a
+  first one succeeds, tokens get a 401 and /readyz's `jwks` check fails.
 """
 
 from __future__ import annotations
@@ -69,7 +52,7 @@ class UnknownKeyError(jwt.InvalidTokenError):
 
 
 class KeySource(Protocol):
-    """Where auth.py gets the key that verifies a token."""
+    """Where core/auth/tokens.py gets the key that verifies a token."""
 
     algorithms: list[str]
 

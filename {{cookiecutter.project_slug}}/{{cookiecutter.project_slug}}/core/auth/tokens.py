@@ -1,27 +1,11 @@
 """Bearer tokens: every endpoint but the public ones needs a valid JWT.
 
-- A request carries one `Authorization: Bearer <JWT>` header, verified with
-  PyJWT against the key auth_keys.py holds: its signature, with one of
-  JWT_ALGORITHMS (never an algorithm the token picks), and its `exp`, `iss`
-  (JWT_ISSUER) and `aud` (JWT_AUDIENCE) claims, each required, with
-  JWT_LEEWAY seconds of clock skew for `exp` and `nbf`. `exp`, `nbf` and
-  `iat` are JSON numbers (RFC 7519 NumericDate; PyJWT alone takes "9999999999").
-- The token is a JWS in compact form: three base64url parts, without padding
-  (RFC 7515 7.1, 2). A token over MAX_TOKEN_LENGTH is refused unread.
-- Public: what `@public` marks (the probes, the /docs assets), quart-schema's
-  /openapi.json and /docs, OPTIONS (CORS preflights carry no token), and paths
-  no route matches, whose JSON 404 or 405 stays.
-- A route declares the scopes it needs with `@require_scopes("items:read")`
-  under its route decorator: checked here, and documented in /openapi.json.
-  The token grants the scopes of its `scope` claim (space-separated, RFC 9068)
-  and of an `scp` claim (a list, or space-separated).
-- A view reads the verified claims with `current_claims()`.
-- Refusals have errors.py's JSON shape and a challenge (RFC 6750 3): no token,
-  or another scheme (Basic), a 401 with `WWW-Authenticate: Bearer realm=...`;
-  a bad token, a 401 with `error="invalid_token"` and why; more than one
-  Authorization header, a 400 with `error="invalid_request"` (RFC 6750 3.1:
-  which one would count is not the service's guess to make); a valid token
-  that lacks a scope the route needs, a 403 with `error="insufficient_scope"`.
+A token is verified against core/auth/keys.py's key, with one of
+JWT_ALGORITHMS, and must carry `exp`, `iss` (JWT_ISSUER) and `aud`
+(JWT_AUDIENCE). `@public` routes, /openapi.json, /docs, OPTIONS and unmatched
+paths need none. `@require_scopes(...)` names the scopes a route needs (from
+the `scope` or `scp` claim); `current_claims()` gives a view the claims.
+Refusals are JSON 401, 400 or 403 with an RFC 6750 challenge.
 """
 
 from __future__ import annotations

@@ -1,22 +1,11 @@
 """The database: one async SQLAlchemy engine per app, one session per request.
 
-- The engine is made when the app starts serving and disposed when it stops:
-  importing or building the app opens nothing. Its pool follows the
-  DATABASE_* settings; each connection is pinged when taken from the pool,
-  so after the database restarts the service carries on by itself.
-- `db_session()` is the request's session (its unit of work), opened on first
-  use. When the request ends, it is committed if the response is a success
-  (below 400) and rolled back otherwise, whatever raised.
-- Errors: a uniqueness (or other integrity) violation the view did not handle
-  is a JSON 409; a database that cannot be reached is a JSON 503 (logged
-  without a traceback, since there is nothing to debug in the service), and
-  so is a table or column the migrations have not yet created, saying so; a
-  row another request changed or deleted meanwhile (an UPDATE or DELETE that
-  matched nothing) is a JSON 409, unless the view answers it first.
-- /readyz's `database` check reads the database's migration revision: it
-  fails while the database is unreachable or behind the code's migrations
-  (schema_revision.py).
-- DATABASE_URL's password never appears in a log line or an error message.
+The engine opens when serving starts and is disposed when it stops; each
+connection is pinged when taken from the pool. `db_session()` is the
+request's session, committed when the response is below 400 and rolled back
+otherwise. Unhandled integrity errors and stale rows are a JSON 409; an
+unreachable database or missing tables, a 503. /readyz's `database` check
+fails while the database is behind the migrations. The password is never logged.
 """
 
 from __future__ import annotations

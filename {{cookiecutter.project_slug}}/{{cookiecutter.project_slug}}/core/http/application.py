@@ -62,7 +62,7 @@ def own_path(url: str) -> str:
 
 
 class Service(Quart):
-    """Quart, with the request class of wrappers.py, route ids (`<int:...>`)
+    """Quart, with the request class of request_body.py, route ids (`<int:...>`)
     of ASCII digits only, OPTIONS answered with a 204 and an Allow header (not
     an empty text/html page), and no content headers on a response that has no
     content.

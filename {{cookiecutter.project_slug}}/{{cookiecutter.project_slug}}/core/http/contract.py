@@ -1,16 +1,11 @@
 """The API contract: quart-schema validates each endpoint's request and
 response against pydantic models (schemas/), and documents them.
 
-- `/openapi.json`: the OpenAPI 3.1 document, built from the routes and their
-  models; `make openapi` writes it to openapi.json for review.
-- `/docs`: Swagger UI, entirely offline: its script and style come from the
-  swagger-ui-bundle package installed with the service, never from a CDN, and
-  their route is hidden from the document. quart-schema's other pages (ReDoc,
-  Scalar), which only load from a CDN, are off.
-- Every operation documents the errors the plumbing may answer for it: an
-  operation that takes a JSON body documents it as required, with 400
-  (`ValidationErrorBody`), 413 and 415; 401 and 403 where it needs a token
-  and a scope; 429 unless exempt from the rate limit.
+`/openapi.json` is the OpenAPI 3.1 document (`make openapi` writes it to
+openapi.json); `/docs` is Swagger UI served offline from the installed
+swagger-ui-bundle. Every operation documents the errors the plumbing may
+answer for it: 400, 413 and 415 for a JSON body, 429 unless exempt, and
+401 and 403 where its security requires a token and scopes.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
 """CORS: the browser pages of other origins that may call the API.
 
-Off unless CORS_ALLOWED_ORIGINS lists origins (none by default), and then not
-installed at all. With origins, quart-cors marks every response for those
-origins, errors included (a {% if cookiecutter.auth == 'jwt' %}401, {% endif %}404 or 429 the page can read, not an opaque
-network error); an origin not listed gets no CORS headers, so the browser
-keeps the response from its page.
-
-- Preflights (OPTIONS with Access-Control-Request-Method) get Quart's 204,
-  the methods, and those of the headers asked for that are in ALLOW_HEADERS;
-  they are not rate limited{% if cookiecutter.auth == 'jwt' %} and need no token (auth.py){% endif %}.
-- Pages may read EXPOSE_HEADERS, beyond the few that browsers always show.
-- No credentials mode: {% if cookiecutter.auth == 'jwt' %}the bearer token travels in the Authorization header,
-  which needs none; {% endif %}the service uses no cookies.
-- A WebSocket handshake from an origin not listed, or with no Origin, is
-  refused (400): quart-cors's rule.
+Installed only when CORS_ALLOWED_ORIGINS lists origins. Then every response
+to a listed origin, errors included, carries CORS headers; preflights get a
+204 with the allowed methods and headers, and are not rate limited.
+Pages may read EXPOSE_HEADERS. No credentials mode; a WebSocket handshake from
+an unlisted origin is refused (400).
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
-"""JSON responses encoded by orjson, several times faster than the standard
-library's encoder: every endpoint gains, the user's own included.
+"""JSON responses encoded by orjson, through Quart's JSON provider, so
+`return {...}`, `jsonify` and quart-schema's models all use it.
 
-Through Quart's JSON provider, so `return {...}`, `jsonify` and quart-schema's
-models all take it. The output is the JSON Quart would send (keys sorted,
-compact, a newline at the end), with two differences: characters beyond ASCII
-are sent as UTF-8, not as `\\u` escapes (JSON is UTF-8, RFC 8259), and dates
-and date-times are RFC 3339 (`2026-12-07T18:56:18Z`, `2026-12-07`), the
-`format: date-time` and `format: date` /openapi.json declares, as pydantic
-writes them; a date-time without a timezone is taken as UTC. What orjson
-cannot encode (an integer beyond 64 bits) goes through the standard library.
-Debug mode keeps Quart's indented output. Request bodies are still parsed by
-the standard library, whose errors wrappers.py turns into 400s.
+The output is Quart's (sorted keys, compact, a final newline), except that
+text beyond ASCII is UTF-8 and dates and date-times are RFC 3339 (naive
+date-times taken as UTC). What orjson cannot encode goes through the standard
+library; debug mode keeps Quart's indented output.
 """
 
 from __future__ import annotations

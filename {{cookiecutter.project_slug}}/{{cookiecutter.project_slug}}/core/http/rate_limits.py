@@ -1,29 +1,11 @@
-"""The service's own rate limit, for deployments without the nginx gateway
-(which limits the rate itself, before a request costs the service anything).
+"""The service's own rate limit, for deployments without the nginx gateway.
 
-Each client address may make RATE_LIMIT_REQUESTS requests per
-RATE_LIMIT_PERIOD seconds; past that it gets a JSON 429 with Retry-After
-(errors.py renders quart-rate-limiter's error). With RATE_LIMIT_REQUESTS at 0,
-the default, nothing is installed: no cost per request.
-
-- The client is `request.remote_addr` after proxy handling (proxy.py,
-  TRUSTED_PROXY_HOPS), never the left-most X-Forwarded-For entry that is
-  quart-rate-limiter's default key: a client writes that entry itself, and
-  would get a fresh count with each made-up address.
-- A client's requests count together whatever the endpoint, as at the
-  gateway (the library counts each endpoint apart). Limits added to a route
-  with quart-rate-limiter's `@rate_limit` are counted per endpoint, as usual.
-- The probes are exempt (health.py), and so are CORS preflights: Quart answers
-  those without running a view, and a refused preflight would hide from the
-  page the JSON 429 (and Retry-After) of its real request. A path that no
-  route matches (404) is not counted either (the library counts routes).
-- The algorithm (GCRA) lets a client spend its whole allowance at once, then
-  one request every PERIOD / REQUESTS seconds.
-- Counts live in each server process's memory: with several worker processes
-  or instances, a client gets the limit from each. For one count across them,
-  give ClientRateLimiter a shared store, such as quart-rate-limiter's
-  `RedisStore(url)` (quart_rate_limiter.redis_store, which needs the redis
-  package).
+Each client address (`request.remote_addr` after proxy handling, never a
+client-written X-Forwarded-For entry) may make RATE_LIMIT_REQUESTS requests
+per RATE_LIMIT_PERIOD seconds, across every endpoint; past that, a JSON 429
+with Retry-After. At 0, the default, nothing is installed. Probes, CORS
+preflights and unmatched paths are not counted. Counts live in each process's
+memory; docs/services.md, Rate limiting, says how to share them.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""Quart's request class, with every malformed JSON body a 400 that says
-what is wrong with it, and a body that is not declared as JSON a 415.
+"""Quart's request class, with every malformed JSON body a 400 and a body not
+declared as JSON a 415.
 
-Whichever way a view reads the body (`await request.get_json()`,
-`await request.json`, quart-schema's `validate_request`), a body that is
-empty, does not parse as JSON, is not UTF-8 or is nested deeper than Python's
-recursion limit is a `MalformedBody` (errors.py): a 400 naming the field
-`body` and where parsing stopped, never a 500. A body sent without a JSON
-Content-Type reads as None in Quart, which a view would take for a missing
-body: here it is a 415, as Flask answers it (unless the view asks with
-`force` or `silent`).
+However a view reads the body, one that is empty, not JSON, not UTF-8 or
+nested too deep is a `MalformedBody` (errors.py): a 400 naming the field
+`body`, never a 500. Without a JSON Content-Type it is a 415, unless the view
+reads it with `force` or `silent`.
 """
 
 from __future__ import annotations

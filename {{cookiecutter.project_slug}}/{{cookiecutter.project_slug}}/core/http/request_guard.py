@@ -1,26 +1,12 @@
-"""Requests refused before they reach the app: shapes that the servers let
-through and that no route can serve, each answered with a JSON error in the
-shape of errors.py (and so with an X-Request-ID and an access line, since
-request_context.py wraps this middleware).
+"""Requests refused before they reach the app, as JSON errors in errors.py's
+shape, each with `Connection: close`:
 
-- A request target that is not a path (`?x=1`, a CONNECT's `host:443`):
-  400. Quart would fail on it with an IndexError, a bare 500.
-- An HTTP version other than 1.0 and 1.1 (hypercorn accepts `HTTP/9.9`): 505.
-  HTTP/2 too, unless the HTTP2 setting allows it: behind the gateway the
-  service speaks HTTP/1.1 only, and hypercorn serves cleartext HTTP/2 (h2c)
-  to anyone who asks, with no switch to turn it off. granian names HTTP/1.0
-  "1" in the scope, not "1.0" as ASGI spells it: the app gets "1.0", so 1.0
-  and 1.1 are served alike on every server.
-- Both Content-Length and Transfer-Encoding (the request smuggling shape;
-  hypercorn would serve a request hidden after the body): 400, and the
-  connection is closed.
-- A WebSocket upgrade when the app has no WebSocket route: 404, the same on
-  every server (hypercorn and uvicorn hand the app a websocket scope; granian,
-  started with --no-ws, an HTTP request with `Upgrade: websocket`).
+- a request target that is not a path: 400;
+- an HTTP version other than 1.0 and 1.1 (HTTP/2 unless HTTP2 allows it): 505;
+- both Content-Length and Transfer-Encoding: 400;
+- a WebSocket upgrade when the app has no WebSocket route: 404.
 
-Every refusal carries `Connection: close`, which every server honours by
-closing the connection after the response: what else the client sent on it
-cannot be trusted.
+HTTP/1.0 reaches the app as "1.0" on every server.
 """
 
 from __future__ import annotations

@@ -1,29 +1,10 @@
-"""Where log lines go: stderr, written by a thread of its own.
+"""Where log lines go: stderr, written by a `log-writer` thread of its own.
 
-A write to stderr blocks when its reader is slow (a full pipe, a stalled
-journald). Made on the event loop's thread, it would stall every request;
-here the loop only formats a line and queues it, and the `log-writer` thread
-writes what has queued up, many lines a write.
-
-No line is lost on a graceful shutdown. The thread is not a daemon, so the
-interpreter waits for it on the way out (multiprocessing's workers too).
-Before that wait, the interpreter tells it to stop (`_stop_writers`): it
-writes what is left and ends, and any later line is written directly.
-Once serving has stopped, lines are written as they come
-(`write_directly`): no request is left to stall, and a server may then end
-its process by a signal (uvicorn re-raises SIGTERM), which no thread
-outlives. Closing the handler only flushes it: a later `dictConfig`
-(hypercorn's, with hypercorn.toml's logconfig_dict) closes the handlers it
-finds but leaves them on the root logger, still in use.
-
-While the output stays blocked, at most MAX_PENDING lines wait (a few tens
-of MiB); lines past that are dropped and counted, and the count is logged
-when the output moves again, rather than let memory grow without bound.
-
-The standard library's QueueHandler and QueueListener do much the same, but
-copy and format each record twice, need starting and stopping by hand and
-never bound the queue: 22.5 µs a line against 3.7 µs here, as measured in
-docs/performance.md of the template.
+The event loop only queues a formatted line, so a blocked stderr never
+stalls a request. No line is lost on a graceful shutdown: the thread writes
+what is left, and lines are written directly once serving has stopped. While
+the output stays blocked, at most MAX_PENDING lines wait; later ones are
+dropped, and their count is logged when the output moves again.
 """
 
 from __future__ import annotations

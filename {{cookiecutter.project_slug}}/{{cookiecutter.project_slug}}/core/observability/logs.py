@@ -1,26 +1,11 @@
 """Logging for the served app: one handler on the root logger, so that the
-service's, Quart's and the ASGI server's records share one format.
+service's, Quart's and the server's records share one format.
 
-`configure_logging` runs in `asgi.py` before the app is built. JSON lines
-(`LOG_FORMAT: json`) are for production: one object a line, with `time`,
-`level`, `logger`, `message` and, where they apply, the request's fields
-below. `text` gives readable lines for a terminal.
-
-Neither format lets a logged value start a line of its own (log forging: a
-request path with `%0A` in it): JSON escapes every control character and
-line separator, text shows them as `\\n`, `\\x1b` ..., and indents the lines
-of a traceback.
-
-The formatters are written here rather than taken from a library: each is a
-few lines, the field set is exactly ours, and they run on every request.
-Lines are written by a thread of their own (log_output.py), so a blocked
-stderr never stalls a request.
-
-The access line, one a request, takes a shorter way (`log_access`): while
-the service's handler is the only place it would go, as configured here, the
-line is formatted and queued directly, without a LogRecord and the logging
-calls around it; that is most of what logging costs a request. Any other
-setup (a handler of your own, pytest's caplog) gets a regular record.
+`configure_logging` runs in asgi.py before the app is built. `LOG_FORMAT:
+json` writes one object a line (`time`, `level`, `logger`, `message` and the
+request's fields); `text` writes readable lines. Neither lets a logged value
+start a line of its own. `log_access` writes the access line; lines go to
+stderr through core/observability/log_writer.py.
 """
 
 from __future__ import annotations
@@ -59,7 +44,8 @@ SERVER_ACCESS_LOGGERS = ("hypercorn.access", "uvicorn.access", "granian.access")
 
 # Libraries that log every outgoing call at INFO, with its whole URL (query
 # string and any user:password@ included): warnings and errors only. The
-# service logs a failed call itself (client.py), without the query string.
+# service logs a failed call itself (core/service_calls/client.py), without
+# the query string.
 QUIET_LOGGERS = ("httpx", "httpcore")
 
 

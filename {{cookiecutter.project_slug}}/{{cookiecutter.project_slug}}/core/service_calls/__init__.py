@@ -1,1 +1,1 @@
-"""Calls to other services: the app's HTTP client{% if cookiecutter.auth == 'jwt' %} and the tokens it sends{% endif %}."""
+"""Calls to other services: the app's HTTP client and what it sends with each call."""

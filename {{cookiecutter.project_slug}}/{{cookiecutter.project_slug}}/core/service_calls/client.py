@@ -1,23 +1,10 @@
-"""Calls to other services: one `httpx.AsyncClient` per app, while it serves.
+"""Calls to other services: `service_client()`, one `httpx.AsyncClient` per
+app, open while it serves.
 
-- `service_client()` is the app's client, for views and anything else that
-  runs while the app serves. It is made when serving starts and closed when it
-  stops, so its connection pool is shared by every request (a client per call
-  would open a connection per call).
-- Timeouts: CLIENT_CONNECT_TIMEOUT to open a connection, and to wait for a
-  free one in the pool; CLIENT_READ_TIMEOUT for each read of a response, and
-  each write of a request body. A call may pass `timeout=` to change them.
-- Each call made while a request is handled (or by a task it started)
-  carries that request's ID as X-Request-ID, so one search for the ID finds
-  the call in the log lines of every service it reached. An X-Request-ID the
-  call sets itself wins; a call made outside any request (in a
-  before_serving hook, say) carries none.
-- Nothing is remembered between calls: the client keeps no cookies, which
-  would otherwise pass from one caller's call into the next.
-- A call that fails, and that the view does not handle, answers a JSON 504
-  when the other service did not answer in time, else a 502 (a refused
-  connection, an error status after `raise_for_status()`); one log line
-  names the call, without its query string.
+Calls share its connection pool, time out after CLIENT_CONNECT_TIMEOUT and
+CLIENT_READ_TIMEOUT, carry the request's X-Request-ID and keep no cookies. A
+failed call the view does not handle answers a JSON 504 (timeout) or 502,
+logged without its query string.
 """
 
 from __future__ import annotations

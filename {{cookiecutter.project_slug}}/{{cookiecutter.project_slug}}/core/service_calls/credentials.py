@@ -1,30 +1,12 @@
-"""Tokens for calls to other services: the OAuth 2.0 client-credentials grant
-(RFC 6749 section 4.4), as an httpx auth flow on the app's client (client.py).
+"""Tokens for calls to other services: the OAuth 2.0 client-credentials grant,
+as an httpx auth flow on the app's client (core/service_calls/client.py).
 
-With TOKEN_URL set, each call carries `Authorization: Bearer <token>` unless
-it passes `auth=None` (a call to a third party) or its own Authorization
-header; no token to be had is a 502, like any failed call. The token is
-fetched from TOKEN_URL with CLIENT_ID and CLIENT_SECRET (HTTP Basic,
-each form-encoded first, as RFC 6749 2.3.1 says), asking for TOKEN_SCOPE if
-set.
-
-- One token serves every call until shortly before its `expires_in` runs out
-  (EXPIRY_MARGIN: a call must not reach the other service with a token that
-  expires on the way). A token without `expires_in` is kept until a call is
-  refused with it.
-- Calls that find no valid token wait for a single fetch: a hundred requests
-  arriving together make one, and if it fails, they all fail with it rather
-  than each trying in turn.
-- A call answered 401 gets a new token (one for all the calls refused with
-  the old one) and is sent once more; a second 401 is returned as it is, and
-  logged as a warning. A call whose body was streamed (`content=` an
-  iterator, `files=`) cannot be sent again: its 401 stands.
-- A call with its own Authorization header, or sent with `auth=None` (a call
-  to a third party), gets no token.
-- A token that cannot be had raises TokenError (an `httpx.HTTPError`), which
-  says why: the endpoint's status and OAuth error code, a body that is not a
-  token, a connection that failed. Neither the secret nor a token ever
-  appears in an error or a log line.
+With TOKEN_URL set, init_client_credentials gives the app's client this
+flow: each call carries a bearer token fetched with CLIENT_ID
+and CLIENT_SECRET, shared by every call until shortly before it expires, and
+fetched once for all the calls waiting on it. A 401 gets one new token and one
+retry. Calls with their own Authorization header or `auth=None` get none. A
+token that cannot be had raises TokenError; no secret or token is ever logged.
 """
 
 from __future__ import annotations

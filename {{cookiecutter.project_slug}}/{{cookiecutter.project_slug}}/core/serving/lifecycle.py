@@ -1,27 +1,10 @@
-"""Readiness and draining, for /readyz (views/health.py).
+"""Readiness and draining, for /readyz (core/serving/probes.py).
 
-The service is "starting" until Quart's before_serving hooks have run,
-"ready" while it serves, "draining" from the moment SIGTERM arrives and
-"stopped" after after_serving. /readyz answers 503 unless it is ready and
-every registered readiness check passes, so a load balancer stops sending
-traffic while the server finishes the requests in flight.
-
-On SIGTERM the handler installed here marks the service as draining, then
-passes the signal on to the handler the server had installed in Python, if any
-(uvicorn's). hypercorn in one process (as make serve runs it) and granian see
-the signal through the event loop or their own runtime, so they still shut
-down gracefully. Were hypercorn run with worker processes, those install no
-handler and SIGTERM would kill a worker mid-request; here it only marks
-draining. Graceful shutdown holds whether SIGTERM reaches only the main
-process (a container's PID 1) or every process of the service (Ctrl-C in a
-terminal).
-
-While draining, every response says `Connection: close`: a client does not
-send another request on a connection the server is about to close (where it
-would be lost). Measured with hypercorn, which otherwise took its whole
-graceful timeout (30 s) to stop under keep-alive traffic, and once in a few
-runs read a request from a connection it had just closed and ran it with no
-one to answer.
+The service is starting, ready, draining (from SIGTERM on) or stopped;
+/readyz answers 503 unless it is ready and every readiness check passes.
+While draining, every response says `Connection: close`. The SIGTERM handler
+marks draining and passes the signal on to the server's own handler.
+docs/serving.md says how this meets each server.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Liveness and readiness probes, for the gateway, systemd or an orchestrator.
-
-Exempt from the service's rate limit (rate_limits.py): a probe answered 429
-would count as failed, and get a healthy service restarted or taken out of
-rotation.
+"""Liveness and readiness probes (/healthz, /readyz), for the gateway,
+systemd or an orchestrator. Exempt from the rate limit: a probe answered 429
+would count as failed.
 """
 
 from __future__ import annotations
