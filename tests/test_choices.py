@@ -101,7 +101,6 @@ AUTH_TEXT = {
     "{slug}/app.py": ("init_auth",),
     "{slug}/core/settings.py": ("JWT_",),
     "{slug}/core/__init__.py": ("require_scopes",),
-    "{slug}/core/service_calls/credentials.py": ("TOKEN_URL",),
     "tests/support/fixtures.py": ("trusted_test_issuer",),
     "openapi.json": ("bearer",),
 }
