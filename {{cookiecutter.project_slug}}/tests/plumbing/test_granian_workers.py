@@ -69,3 +69,11 @@ def test_outside_a_granian_worker_sigterm_is_not_caught_while_loading(
         signal.signal(signal.SIGTERM, previous)
 
     assert not loading.caught
+
+
+async def test_a_worker_that_had_no_sigterm_while_loading_serves() -> None:
+    app = create_app()
+    SigtermWhileLoading().stop_once_serving(app)
+
+    async with app.test_app():
+        assert readiness(app).state == "ready"
