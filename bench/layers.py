@@ -13,26 +13,26 @@ The variants, each adding one layer to the one before:
 2. the baked app with its ASGI middleware taken off (health routes, error
    handlers, lifecycle, settings);
 3. that app with the request guard (`request_guard.py`) put back alone;
-4. that app with the metrics middleware (`metrics.py`) around the guard, as
-   create_app() puts it (skipped for a bake without metrics);
-5. the baked `create_app()` as built, with `configure_logging("WARNING",
-   "json")`: the access line is dropped at the level check, as with
-   `<SLUG>_LOG_LEVEL=WARNING`;
-6. the same after `configure_logging("INFO", "json")`, stderr a file: the
+4. the baked `create_app()` as built, which adds the request-context
+   middleware around the guard (`request_context.py`: request ID, status and
+   timing, taken once for the access line and the metrics), with
+   `configure_logging("WARNING", "json")`: the access line is dropped at the
+   level check, as with `<SLUG>_LOG_LEVEL=WARNING`;
+5. the same after `configure_logging("INFO", "json")`, stderr a file: the
    access line on, as shipped;
-7. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
+6. the same, the requests carrying X-Forwarded-For, -Proto, -Host and
    -Prefix, which the app does not trust (`TRUSTED_PROXY_HOPS: 0`);
-8. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
+7. the same built with `TRUSTED_PROXY_HOPS=1`, so that the headers are
    applied: as `deploy/` runs it;
-9. in a bake with a database, the shipped app answering `GET /items/1`
+8. in a bake with a database, the shipped app answering `GET /items/1`
    from SQLite (a file in a temporary directory, created from the models,
    one row): the data layer's session, query and commit, and the response
-   model, beside variant 6's `GET /`;
-10. given a bake with auth=jwt (`--jwt-bake`, another slug), its app
+   model, beside variant 5's `GET /`;
+9. given a bake with auth=jwt (`--jwt-bake`, another slug), its app
    answering `GET /` with a valid RS256 bearer token, verified by PyJWT
-   against `JWT_PUBLIC_KEY`, beside variant 6's `GET /`.
+   against `JWT_PUBLIC_KEY`, beside variant 5's `GET /`.
 
-Variants 1-5 run first, their passes interleaved, then 6-9 with logging at
+Variants 1-4 run first, their passes interleaved, then 5-9 with logging at
 INFO. Logging is configured before any app runs, as asgi.py does: a Quart app
 whose logger finds no handler adds its own (a queue and a thread) on first
 use, and every later line would go through both. The event loop is uvloop's,
@@ -166,31 +166,20 @@ def sqlite_with_one_item(slug: str, directory: Path) -> str | None:
     return f"sqlite:///{path}"
 
 
-def plumbing(slug: str, name: str) -> Any:
-    """A module of the service's plumbing: in core/, or in the package itself
-    in bakes of templates from before core/ (`bench/run.py --template`)."""
-    try:
-        return importlib.import_module(f"{slug}.core.{name}")
-    except ModuleNotFoundError as error:
-        if error.name not in {f"{slug}.core", f"{slug}.core.{name}"}:
-            raise
-        return importlib.import_module(f"{slug}.{name}")
-
-
-def with_metrics(slug: str, create_app: Any, guard: Any) -> Any:
-    """The baked app with the guard and the metrics middleware only, or None
-    for a bake from before metrics.py."""
-    try:
-        metrics = plumbing(slug, "metrics")
-    except ModuleNotFoundError:
-        return None
-    app = create_app()
-    del app.asgi_app
-    app.asgi_app = metrics.MetricsMiddleware(
-        guard(app.asgi_app, allow_http2=False, has_websocket_routes=lambda: False),
-        app.extensions[metrics.EXTENSION],
-    )
-    return app
+def plumbing(slug: str, *names: str) -> Any:
+    """A module of the service's plumbing, by the first of `names` found: in
+    core/ (`observability.logs`), or in the package itself in bakes of
+    templates from before core/ (`bench/run.py --template`)."""
+    candidates = [f"{slug}.core.{name}" for name in names]
+    candidates += [f"{slug}.{name}" for name in names]
+    for candidate in candidates:
+        try:
+            return importlib.import_module(candidate)
+        except ModuleNotFoundError as error:
+            # Only the module (or a package above it) missing: the next one.
+            if error.name is None or not f"{candidate}.".startswith(f"{error.name}."):
+                raise
+    raise ModuleNotFoundError(f"none of {', '.join(candidates)}")
 
 
 def with_bearer_token(project: Path) -> tuple[Any, list[tuple[bytes, bytes]]]:
@@ -242,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bare = importlib.import_module("bare_quart").app
     create_app = importlib.import_module(f"{slug}.app").create_app
-    configure_logging = plumbing(slug, "logs").configure_logging
+    configure_logging = plumbing(slug, "observability.logs", "logs").configure_logging
 
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as temporary:
         log = Path(temporary) / "stderr.log"
@@ -254,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             del stripped.asgi_app  # the middleware set on it: Quart's own again
             guarded = create_app()
             del guarded.asgi_app
-            guard = plumbing(slug, "guard").RequestGuardMiddleware
+            guard = plumbing(slug, "http.request_guard", "guard").RequestGuardMiddleware
             guarded.asgi_app = guard(  # type: ignore[method-assign]
                 guarded.asgi_app, allow_http2=False, has_websocket_routes=lambda: False
             )
@@ -270,20 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Variant(
                     "+ the request guard (`request_guard.py`) alone", guarded, plain
                 ),
-            ]
-            metered = with_metrics(slug, create_app, guard)
-            if metered is not None:
-                quiet.append(
-                    Variant(
-                        "+ the metrics middleware (`metrics.py`) around the guard",
-                        metered,
-                        plain,
-                    )
-                )
-            quiet += [
                 Variant(
-                    "+ request-context middleware, access line off (`LOG_LEVEL`"
-                    " WARNING)",
+                    "+ request context and metrics, one middleware"
+                    " (`request_context.py`: request ID, status and timing),"
+                    " access line off (`LOG_LEVEL` WARNING)",
                     create_app(),
                     plain,
                 ),

@@ -23,7 +23,7 @@ from .core.http.errors import register_error_handlers
 from .core.http.proxies import trust_proxies
 from .core.http.rate_limits import init_rate_limits
 from .core.http.request_guard import RequestGuardMiddleware
-from .core.observability.metrics import MetricsMiddleware, init_metrics
+from .core.observability.metrics import init_metrics
 from .core.observability.request_context import RequestContextMiddleware
 from .core.service_calls.client import init_client
 {%- if cookiecutter.auth == 'jwt' %}
@@ -76,19 +76,16 @@ def create_app(
 {%- endif %}
     init_cors(app)
     # ASGI middleware, innermost first: the guard's refusals are counted and
-    # get a request ID and an access line, which see the client address proxy
-    # handling has set.
+    # get a request ID and an access line (one pass over each request), which
+    # see the client address proxy handling has set.
     app.asgi_app = RequestGuardMiddleware(  # type: ignore[method-assign]
         app.asgi_app,
         allow_http2=app.config["HTTP2"],
         has_websocket_routes=lambda: has_websocket_routes(app),
     )
-    app.asgi_app = MetricsMiddleware(  # type: ignore[method-assign]
-        app.asgi_app, request_metrics
-    )
     access_logger = logging.getLogger(f"{app.name}.access")
     app.asgi_app = RequestContextMiddleware(  # type: ignore[method-assign]
-        app.asgi_app, access_logger
+        app.asgi_app, access_logger, request_metrics
     )
     trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
     return app

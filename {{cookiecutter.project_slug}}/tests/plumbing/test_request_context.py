@@ -1,8 +1,11 @@
-"""Request IDs on every response and log line, and one access line a request."""
+"""Request IDs on every response and log line, one access line a request, and
+the request's status and duration, taken once, in its access line and its
+metrics."""
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from quart.typing import TestClientProtocol as Client
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.observability import request_context
 from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
+from {{ cookiecutter.project_slug }}.core.observability.metrics import EXTENSION
 from {{ cookiecutter.project_slug }}.core.observability.request_context import (
     RequestContextMiddleware,
 )
@@ -114,6 +118,41 @@ async def test_one_access_line_per_request(
     )
     assert 0 <= fields["duration_ms"] < 10_000
     assert fields["remote_addr"] is None  # the test client has no address
+
+
+async def test_one_pass_times_a_request_for_its_access_line_and_metrics(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One clock read as the request arrives and one when it is done, shared
+    by the access line and the metrics."""
+    readings = [10.0, 10.25]  # a third read fails the request
+    clock = SimpleNamespace(perf_counter=lambda: readings.pop(0))
+    monkeypatch.setattr(request_context, "time", clock)
+    app = create_app(blueprints=[*blueprints, probe])
+    caplog.set_level(logging.INFO)
+
+    response = await app.test_client().get("/request-id")
+
+    assert response.status_code == 200
+    assert readings == []
+    (line,) = [r for r in caplog.records if r.name.endswith(".access")]
+    assert vars(line)["duration_ms"] == 250.0
+    sample = app.extensions[EXTENSION].registry.get_sample_value
+    labels = {"method": "GET", "route": "/request-id"}
+    assert sample("http_request_duration_seconds_sum", labels) == 0.25
+    assert sample("http_requests_total", {**labels, "status": "200"}) == 1
+
+
+def test_one_middleware_around_the_guard_does_it() -> None:
+    """The app's ASGI stack: request context (IDs, access line, metrics) in
+    one layer, then the guard, then Quart."""
+    layer: Any = create_app().asgi_app
+    layers = []
+    while hasattr(layer, "app"):
+        layers.append(type(layer).__name__)
+        layer = layer.app
+
+    assert layers == ["RequestContextMiddleware", "RequestGuardMiddleware"]
 
 
 async def test_no_access_line_above_info(

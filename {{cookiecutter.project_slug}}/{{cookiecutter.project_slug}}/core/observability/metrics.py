@@ -6,6 +6,10 @@
 - `http_requests_in_flight`: requests being answered now;
 - the process's CPU, memory, open files and start time.
 
+The request-context middleware (request_context.py) times each request and
+notes its status once, for its access line and for these figures
+(`observe_request`).
+
 `route` is the matched route's rule as declared (`/greet/<name>`), never the
 raw path, and `unmatched` for a path no route matches; a method outside
 HTTP's usual ones counts as `other`. Whatever clients send, the number of
@@ -29,16 +33,9 @@ from __future__ import annotations
 {% if cookiecutter.asgi_server == 'granian' -%}
 import asyncio
 import os
-{% endif -%}
-import time
 
-from hypercorn.typing import (
-    ASGIFramework,
-    ASGIReceiveCallable,
-    ASGISendCallable,
-    ASGISendEvent,
-    Scope,
-)
+{% endif -%}
+from hypercorn.typing import HTTPScope
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
 {%- if cookiecutter.asgi_server != 'granian' %}
@@ -113,6 +110,16 @@ class RequestMetrics:
             self.registry.register(collector)
 {%- endif %}
 
+    def observe_request(self, scope: HTTPScope, status: int, seconds: float) -> None:
+        """Count and time one HTTP request, by the route `note_route` noted
+        in its scope (`unmatched` if none)."""
+        self.observe(
+            scope["method"],
+            scope.get(ROUTE_KEY, UNMATCHED),  # type: ignore[arg-type]
+            status,
+            seconds,
+        )
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         if method not in METHODS:
             method = "other"
@@ -175,43 +182,8 @@ class WorkerProcessMetrics:
 {%- endif %}
 
 
-class MetricsMiddleware:
-    """Count and time every HTTP request, whatever answers it."""
-
-    def __init__(self, app: ASGIFramework, request_metrics: RequestMetrics) -> None:
-        self.app = app
-        self.metrics = request_metrics
-
-    async def __call__(
-        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the server answers if the app sends nothing
-
-        async def send_and_note_status(message: ASGISendEvent) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        self.metrics.in_flight.inc()
-        try:
-            await self.app(scope, receive, send_and_note_status)
-        finally:
-            self.metrics.in_flight.dec()
-            self.metrics.observe(
-                scope["method"],
-                scope.get(ROUTE_KEY, UNMATCHED),  # type: ignore[arg-type]
-                status,
-                time.perf_counter() - started,
-            )
-
-
 async def note_route() -> None:
-    """Hand the matched route's template to the middleware."""
+    """Hand the matched route's template to `RequestMetrics.observe_request`."""
     if request.url_rule is not None:
         request.scope[ROUTE_KEY] = request.url_rule.rule  # type: ignore[literal-required]
 
@@ -226,7 +198,7 @@ async def exposition() -> Response:
 
 def init_metrics(app: Quart) -> RequestMetrics:
     """Serve /metrics and note each request's route; returns the metrics for
-    MetricsMiddleware."""
+    RequestContextMiddleware (request_context.py) to record each request in."""
     request_metrics = RequestMetrics()
     app.extensions[EXTENSION] = request_metrics
     app.before_request(note_route)

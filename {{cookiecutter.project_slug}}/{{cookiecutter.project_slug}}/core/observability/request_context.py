@@ -1,11 +1,15 @@
-"""Request IDs and the access log: one ASGI middleware around the app.
+"""Request IDs, the access log and request metrics: one ASGI middleware
+around the app, one pass per request.
 
 Each HTTP request gets an ID: the caller's X-Request-ID when it is sane (1 to
 128 letters, digits or `._:-`), else a new one. The ID is returned on every
 response, error responses included, and stamped on every log line made while
 the request runs (see logs.py). When the response has been sent, one access
 line is logged with the method, path (without the query string, which may
-carry secrets), status, duration and client address.
+carry secrets), status, duration and client address. The same status and
+duration (one clock read when the request arrives, one when it is done) go
+to the request metrics (metrics.py) for every HTTP request, the guard's
+refusals included.
 
 It also holds back the end of a response to a request that announces a
 body while that body is still arriving (Quart reads it in the background,
@@ -23,7 +27,7 @@ accepted, else the refusal's status).
 
 It is a middleware rather than before/after_request hooks so that it sees
 every response, also those Quart makes before or after the hooks run, and
-times the whole request. Put it inside proxy handling (see proxy.py), which
+times the whole request. Put it inside proxy handling (see proxies.py), which
 sets the client address it logs.
 """
 
@@ -50,6 +54,7 @@ from hypercorn.typing import (
 )
 
 from .logs import log_access, request_id_var
+from .metrics import RequestMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -111,16 +116,27 @@ class BodyProgress:
 
 
 class RequestContextMiddleware:
-    """Give each request an ID, return it, and log one access line."""
+    """Give each request an ID, return it, log one access line and, given
+    `request_metrics`, count and time each HTTP request there."""
 
-    def __init__(self, app: ASGIFramework, access_logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        app: ASGIFramework,
+        access_logger: logging.Logger,
+        request_metrics: RequestMetrics | None = None,
+    ) -> None:
         self.app = app
         self.access_logger = access_logger
+        self.metrics = request_metrics
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] != "http" and scope["type"] != "websocket":
+        if scope["type"] == "http":
+            metrics = self.metrics
+        elif scope["type"] == "websocket":
+            metrics = None  # the figures are HTTP requests'
+        else:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])
@@ -153,10 +169,16 @@ class RequestContextMiddleware:
                 await body.wait()
             await send(message)
 
+        if metrics is not None:
+            metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            self._log_access(scope, request_id, status, started)
+            seconds = time.perf_counter() - started
+            if metrics is not None:
+                metrics.in_flight.dec()
+                metrics.observe_request(scope, status, seconds)  # type: ignore[arg-type]
+            self._log_access(scope, request_id, status, seconds)
             request_id_var.reset(token)
 
     def _log_access(
@@ -164,7 +186,7 @@ class RequestContextMiddleware:
         scope: HTTPScope | WebsocketScope,
         request_id: str,
         status: int,
-        started: float,
+        seconds: float,
     ) -> None:
         client = scope.get("client")
         log_access(
@@ -174,6 +196,6 @@ class RequestContextMiddleware:
             scope["method"] if scope["type"] == "http" else "GET",
             scope["path"],
             status,
-            round((time.perf_counter() - started) * 1000, 2),
+            round(seconds * 1000, 2),
             client[0] if client else None,
         )
