@@ -30,9 +30,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import ssl
-from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 
 import httpx
 from quart import Quart, current_app
@@ -41,6 +39,7 @@ from quart.typing import ResponseReturnValue
 from ..http.errors import error_body
 from ..observability.logs import current_request_id
 from ..serving.lifecycle import first_line
+from ..settings import Settings, settings_of
 {%- if cookiecutter.auth == 'jwt' %}
 from .credentials import ClientCredentials, credentials_from_settings
 {%- endif %}
@@ -49,11 +48,11 @@ EXTENSION = "client"
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-def client_timeout(config: Mapping[str, Any]) -> httpx.Timeout:
+def client_timeout(settings: Settings) -> httpx.Timeout:
     """The CLIENT_* timeouts: connecting and waiting for a pooled connection
     are both waits for a connection; a write may take as long as a read."""
-    connect = config["CLIENT_CONNECT_TIMEOUT"]
-    read = config["CLIENT_READ_TIMEOUT"]
+    connect = settings.CLIENT_CONNECT_TIMEOUT
+    read = settings.CLIENT_READ_TIMEOUT
     return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
@@ -76,7 +75,7 @@ def create_client(app: Quart) -> httpx.AsyncClient:
     version = importlib.metadata.version(app.name)
     return httpx.AsyncClient(
         verify=tls_context(),
-        timeout=client_timeout(app.config),
+        timeout=client_timeout(settings_of(app)),
         headers={"User-Agent": f"{app.name}/{version}"},
         # A cookie policy that accepts none: the client is shared by all.
         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
@@ -125,7 +124,7 @@ async def call_failed(error: httpx.HTTPError) -> ResponseReturnValue:
 def init_client(app: Quart) -> None:
     """Open the client while the app serves; failed calls as JSON errors."""
 {%- if cookiecutter.auth == 'jwt' %}
-    credentials = credentials_from_settings(app.config)  # stops create_app
+    credentials = credentials_from_settings(settings_of(app))  # stops create_app
 {%- endif %}
 
     @app.before_serving
