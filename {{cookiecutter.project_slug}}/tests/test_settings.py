@@ -320,6 +320,11 @@ def test_every_refused_value_is_on_one_line() -> None:
     )
 
 
+def test_an_origin_is_http_or_https() -> None:
+    with pytest.raises(SettingsError, match=r"\[0\] = 'ftp://a.example' .*: must be"):
+        create_app(CORS_ALLOWED_ORIGINS=["ftp://a.example"])
+
+
 def test_log_level_is_case_blind() -> None:
     assert load_settings(overrides={"LOG_LEVEL": "debug"}).LOG_LEVEL == "DEBUG"
 {%- if cookiecutter.auth == 'jwt' or cookiecutter.database != 'none' %}

@@ -70,12 +70,6 @@ def number(value: Any) -> Any:
     return value
 
 
-def text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 def url(value: str) -> str:
     """A URL the service calls: http or https only."""
     if not value.startswith(("http://", "https://")) or " " in value:
@@ -93,8 +87,6 @@ def origin(value: str) -> str:
 
 Seconds = Annotated[PositiveFloat, BeforeValidator(number)]
 Count = Annotated[NonNegativeInt, BeforeValidator(number)]
-Text = Annotated[str, AfterValidator(text)]
-Url = Annotated[str, AfterValidator(url)]
 Origin = Annotated[str, AfterValidator(origin)]
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(upper)
@@ -111,6 +103,12 @@ ASYMMETRIC_ALGORITHMS = (
 )
 
 
+def text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 def asymmetric(value: str) -> str:
     if value not in ASYMMETRIC_ALGORITHMS:
         raise ValueError(f"must be one of {', '.join(ASYMMETRIC_ALGORITHMS)}")
@@ -122,6 +120,8 @@ def secret_text(value: SecretStr) -> SecretStr:
     return value
 
 
+Text = Annotated[str, AfterValidator(text)]
+Url = Annotated[str, AfterValidator(url)]
 Algorithm = Annotated[str, AfterValidator(asymmetric)]
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}

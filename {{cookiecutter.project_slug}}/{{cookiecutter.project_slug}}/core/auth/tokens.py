@@ -258,7 +258,8 @@ def init_auth(app: Quart) -> None:
             f"bearer tokens (auth=jwt) need {', '.join(missing)}: set them in a"
             f" settings file or as {ENV_PREFIX}_<SETTING>; there is no default"
         )
-    assert settings.JWT_ISSUER is not None and settings.JWT_AUDIENCE is not None
+    assert settings.JWT_ISSUER is not None
+    assert settings.JWT_AUDIENCE is not None
     keys = init_keys(app)
     app.extensions[EXTENSION] = Verifier(
         keys, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_LEEWAY

@@ -24,7 +24,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+{%- if cookiecutter.database == 'sqlite' %}
 from typing import Any
+{%- endif %}
 
 from quart import Quart, current_app, g
 from quart.typing import ResponseReturnValue, ResponseTypes

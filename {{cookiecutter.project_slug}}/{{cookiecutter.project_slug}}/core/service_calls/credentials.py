@@ -76,7 +76,8 @@ def credentials_from_settings(settings: Settings) -> Credentials | None:
             f"setting TOKEN_URL is set, so {' and '.join(missing)} must be too:"
             " tokens are fetched with CLIENT_ID and CLIENT_SECRET"
         )
-    assert settings.CLIENT_ID is not None and settings.CLIENT_SECRET is not None
+    assert settings.CLIENT_ID is not None
+    assert settings.CLIENT_SECRET is not None
     return Credentials(
         settings.TOKEN_URL,
         settings.CLIENT_ID,
