@@ -243,7 +243,10 @@ def test_a_refusal_is_one_line_and_status_2(
     printed = capsys.readouterr()
     assert status == 2
     assert printed.out == ""
-    assert printed.err == "error: setting LOG_FORMAT = 'xml' must be json or text\n"
+    assert printed.err == (
+        f"error: setting LOG_FORMAT = 'xml' (environment: {ENV_PREFIX}_LOG_FORMAT):"
+        " input should be 'json' or 'text'\n"
+    )
 
 
 def test_it_runs_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,6 +131,22 @@ def test_a_number_in_a_text_setting_is_text(
     monkeypatch.setenv(f"{ENV_PREFIX}_{key}", "12345")
 
     assert getattr(settings_of(create_app()), key) == "12345"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("JWT_AUDIENCE", " ", "must not be blank"),
+        ("JWT_ALGORITHMS", ["HS256"], "must be one of RS256, RS384"),
+        ("JWT_ALGORITHMS", [], "list should have at least 1 item"),
+        ("TOKEN_URL", "ftp://tokens.example", "must be an http:// or https:// URL"),
+    ],
+)
+def test_bearer_token_settings_outside_their_rule_stop_startup(
+    key: str, value: Any, rule: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"setting {key}.* = .*: {rule}"):
+        load_settings(overrides={key: value})
 {%- endif %}
 
 
