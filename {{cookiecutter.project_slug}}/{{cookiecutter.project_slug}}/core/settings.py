@@ -7,7 +7,7 @@
 4. The keyword overrides of `create_app`.
 
 Keys are UPPERCASE everywhere. Each value is parsed by its field's type, so
-text stays text (`<PREFIX>_JWT_AUDIENCE=12345` is the string "12345"). A key
+text stays text (`<PREFIX>_API_TITLE=12345` is the string "12345"). A key
 that names no setting, or a value its field refuses, stops startup with one
 SettingsError line naming the source and the key; secrets (SecretStr) are
 never shown. The app keeps its settings: `current_settings()` in a view.
