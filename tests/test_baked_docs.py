@@ -54,7 +54,8 @@ def test_readme_shows_how_to_read_a_setting_and_change_it_for_a_test(
 ) -> None:
     settings = readme_section(project, "Settings")
 
-    assert 'current_app.config["' in settings
+    assert "### Add a setting" in settings
+    assert "current_settings()." in settings
     assert "@pytest.mark.settings(" in settings
 
 

@@ -209,7 +209,7 @@ def test_pyproject_parses_and_carries_the_answers(project: Path, context: str) -
         == {"quart", "hypercorn", "orjson", "pyyaml", "uvloop", "werkzeug"}
         | {"prometheus-client", "httpx", "quart-cors", "quart-rate-limiter"}
         | ({"pyjwt[crypto]"} if answer(context, "auth") == "jwt" else set())
-        | {"pydantic", "quart-schema", "swagger-ui-bundle-v2"}
+        | {"pydantic", "pydantic-settings", "quart-schema", "swagger-ui-bundle-v2"}
         | {
             "granian": {"granian[uvloop]"},
             "uvicorn": {"uvicorn[standard]", "wsproto"},

@@ -31,7 +31,8 @@ from .core.service_calls.credentials import init_client_credentials
 {%- endif %}
 from .core.serving.lifecycle import init_lifecycle
 from .core.serving.probes import health
-from .core.settings import load_settings
+from .core.settings import EXTENSION as SETTINGS
+from .core.settings import load_settings, quart_config, split_overrides
 from .views import blueprints as default_blueprints
 
 
@@ -47,16 +48,19 @@ def create_app(
             When omitted, the file named by QUART_SETTINGS is used, if any.
         blueprints: The blueprints to register instead of `views.blueprints`.
             The /healthz and /readyz probes are registered either way.
-        **overrides: Settings that win over every other layer (handy in tests).
+        **overrides: Settings that win over every other layer (handy in tests),
+            and other keys of Quart's own (TESTING), for app.config.
     """
-    config = load_settings(settings, overrides)
+    setting_overrides, quart_overrides = split_overrides(overrides)
+    config = load_settings(settings, setting_overrides)
     # The package's name, as Flask's docs advise for an app in a package; no
     # static folder, since the service serves JSON only.
     app = Service("{{ cookiecutter.project_slug }}", static_folder=None)
-    app.config.update(config)
+    app.extensions[SETTINGS] = config
+    app.config.update(quart_config(config), **quart_overrides)
     register_error_handlers(app)
     init_lifecycle(app)
-    init_api(app, app.config["API_TITLE"], importlib.metadata.version(app.name))
+    init_api(app, config.API_TITLE, importlib.metadata.version(app.name))
 {%- if cookiecutter.database != 'none' %}
     init_database(app)
 {%- endif %}
@@ -80,14 +84,14 @@ def create_app(
     # see the client address proxy handling has set.
     app.asgi_app = RequestGuardMiddleware(  # type: ignore[method-assign]
         app.asgi_app,
-        allow_http2=app.config["HTTP2"],
+        allow_http2=config.HTTP2,
         has_websocket_routes=lambda: has_websocket_routes(app),
     )
     access_logger = logging.getLogger(f"{app.name}.access")
     app.asgi_app = RequestContextMiddleware(  # type: ignore[method-assign]
         app.asgi_app, access_logger, request_metrics
     )
-    trust_proxies(app, app.config["TRUSTED_PROXY_HOPS"])
+    trust_proxies(app, config.TRUSTED_PROXY_HOPS)
     return app
 
 

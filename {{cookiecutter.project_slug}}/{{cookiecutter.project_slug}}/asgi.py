@@ -59,7 +59,7 @@ SIGTERM_WHILE_LOADING.catch()
 {% endif -%}
 raise_open_file_limit()
 _settings = load_settings()
-configure_logging(_settings["LOG_LEVEL"], _settings["LOG_FORMAT"])
+configure_logging(_settings.LOG_LEVEL, _settings.LOG_FORMAT)
 
 app = create_app()
 {%- if cookiecutter.asgi_server == 'granian' %}

@@ -28,7 +28,7 @@ from quart import Quart
 
 from .core.auth.keys import PublicKey
 from .core.auth.tokens import EXTENSION, SCOPES
-from .core.settings import SETTINGS_FILE_VARIABLE, SettingsError
+from .core.settings import SETTINGS_FILE_VARIABLE, SettingsError, settings_of
 
 INSTANCE = Path("instance")
 PRIVATE_KEY = INSTANCE / "dev_jwt_private.pem"
@@ -160,8 +160,8 @@ def token(scopes: Sequence[str] | None = None) -> str:
         )
     issued = int(time.time())
     claims = {
-        "iss": app.config["JWT_ISSUER"],
-        "aud": app.config["JWT_AUDIENCE"],
+        "iss": settings_of(app).JWT_ISSUER,
+        "aud": settings_of(app).JWT_AUDIENCE,
         "sub": SUBJECT,
         "scope": " ".join(declared_scopes(app) if scopes is None else scopes),
         "iat": issued,

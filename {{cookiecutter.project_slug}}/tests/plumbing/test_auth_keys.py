@@ -19,7 +19,7 @@ from {{ cookiecutter.project_slug }}.core.auth.keys import (
     UnknownKeyError,
     signing_keys,
 )
-from {{ cookiecutter.project_slug }}.core.settings import SettingsError
+from {{ cookiecutter.project_slug }}.core.settings import SettingsError, settings_of
 from tests.support.tokens import (
     EC_KEY,
     KEY,
@@ -193,7 +193,7 @@ async def test_an_issuer_down_at_the_start_leaves_the_service_unready_not_down(
 
 @pytest.fixture
 def keys(jwks: JWKSServer, clock: Clock) -> JWKSKeys:
-    return JWKSKeys(jwks_app(jwks).config, LOGGER, clock)
+    return JWKSKeys(settings_of(jwks_app(jwks)), LOGGER, clock)
 
 
 async def test_refetches_are_at_most_once_per_interval(
@@ -265,8 +265,9 @@ async def test_stopping_cancels_a_fetch_in_progress(
 async def test_an_unreachable_issuer_is_logged(
     caplog: pytest.LogCaptureFixture, clock: Clock, jwks: JWKSServer
 ) -> None:
-    config = {**jwks_app(jwks).config, "JWT_JWKS_URL": "http://127.0.0.1:9/jwks"}
-    keys = JWKSKeys(config, LOGGER, clock)
+    unreachable = {"JWT_JWKS_URL": "http://127.0.0.1:9/jwks"}
+    settings = settings_of(jwks_app(jwks)).model_copy(update=unreachable)
+    keys = JWKSKeys(settings, LOGGER, clock)
 
     await keys.refresh()
 

@@ -21,6 +21,7 @@ from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
     Credentials,
     credentials_from_settings,
 )
+from {{ cookiecutter.project_slug }}.core.settings import load_settings
 from tests.support.credential_calls import API, SECRET, TOKEN_URL, Endpoints
 from tests.support.tokens import Clock
 
@@ -206,5 +207,8 @@ def test_credentials_come_from_the_settings() -> None:
         "TOKEN_SCOPE": None,
     }
 
-    assert credentials_from_settings(settings) == Credentials(TOKEN_URL, "svc", SECRET)
-    assert credentials_from_settings({**settings, "TOKEN_URL": None}) is None
+    given = load_settings(overrides=settings)
+    unset = load_settings(overrides={**settings, "TOKEN_URL": None})
+
+    assert credentials_from_settings(given) == Credentials(TOKEN_URL, "svc", SECRET)
+    assert credentials_from_settings(unset) is None

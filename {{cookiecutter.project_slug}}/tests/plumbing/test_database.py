@@ -23,7 +23,7 @@ from {{ cookiecutter.project_slug }}.core.database.session import (
     database_url,
     db_session,
 )
-from {{ cookiecutter.project_slug }}.core.settings import SettingsError
+from {{ cookiecutter.project_slug }}.core.settings import SettingsError, load_settings
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 SECRET = "s3cret-pa55word"
@@ -268,6 +268,13 @@ def test_a_bad_database_url_stops_startup_without_its_password(
     assert SECRET not in str(caught.value)
 
 
-async def test_a_pool_setting_out_of_range_stops_startup() -> None:
-    with pytest.raises(SettingsError, match="DATABASE_POOL_SIZE"):
-        create_app(DATABASE_POOL_SIZE=0)
+@pytest.mark.parametrize(
+    ("key", "rule"),
+    [
+        ("DATABASE_POOL_SIZE", "greater than 0"),
+        ("DATABASE_POOL_RECYCLE", "a whole number of seconds, or -1 for never"),
+    ],
+)
+async def test_a_pool_setting_out_of_range_stops_startup(key: str, rule: str) -> None:
+    with pytest.raises(SettingsError, match=f"setting {key} = 0 .*{rule}"):
+        load_settings(overrides={key: 0})

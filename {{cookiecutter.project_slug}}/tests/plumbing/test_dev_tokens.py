@@ -22,6 +22,7 @@ from {{ cookiecutter.project_slug }} import create_app, dev_tokens
 from {{ cookiecutter.project_slug }}.core.settings import (
     ENV_PREFIX,
     SETTINGS_FILE_VARIABLE,
+    settings_of,
 )
 from {{ cookiecutter.project_slug }}.dev_tokens import (
     DEV_SETTINGS,
@@ -86,8 +87,9 @@ def test_the_settings_name_the_public_key_and_the_issuer() -> None:
 
     app = create_app(DEV_SETTINGS)
 
-    assert app.config["JWT_PUBLIC_KEY"] == "instance/dev_jwt_public.pem"
-    assert (app.config["JWT_ISSUER"], app.config["JWT_AUDIENCE"]) == (ISSUER, AUDIENCE)
+    loaded = settings_of(app)
+    assert loaded.JWT_PUBLIC_KEY == "instance/dev_jwt_public.pem"
+    assert (loaded.JWT_ISSUER, loaded.JWT_AUDIENCE) == (ISSUER, AUDIENCE)
 
 
 def test_a_token_carries_the_scopes_asked_for() -> None:
@@ -241,7 +243,10 @@ def test_a_refusal_is_one_line_and_status_2(
     printed = capsys.readouterr()
     assert status == 2
     assert printed.out == ""
-    assert printed.err == "error: setting LOG_FORMAT = 'xml' must be json or text\n"
+    assert printed.err == (
+        f"error: setting LOG_FORMAT = 'xml' (environment: {ENV_PREFIX}_LOG_FORMAT):"
+        " input should be 'json' or 'text'\n"
+    )
 
 
 def test_it_runs_as_a_module(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,7 +71,10 @@ def test_a_bad_setting_stops_the_start_with_one_line(
     status, error = run(capsys, "127.0.0.1:8000", "1")
 
     assert status == 2
-    assert error == "error: setting LOG_FORMAT = 'xml' must be json or text\n"
+    assert error == (
+        f"error: setting LOG_FORMAT = 'xml' (environment: {ENV_PREFIX}_LOG_FORMAT):"
+        " input should be 'json' or 'text'\n"
+    )
 
 
 BAD_BINDS = {

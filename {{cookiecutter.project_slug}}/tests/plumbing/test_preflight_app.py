@@ -32,8 +32,8 @@ def test_a_bad_setting_is_one_line(
 
     assert status == 2
     assert capsys.readouterr().err == (
-        "error: setting LOG_LEVEL = 'NOPE' must be one of DEBUG, INFO, WARNING,"
-        " ERROR, CRITICAL\n"
+        f"error: setting LOG_LEVEL = 'NOPE' (environment: {ENV_PREFIX}_LOG_LEVEL):"
+        " input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'\n"
     )
 
 

@@ -157,16 +157,18 @@ async def fail() -> ResponseReturnValue:
 
 
 def caller_app(other_url: str, **settings: Any) -> Quart:
-    """The service, with the `calls` blueprint calling `other_url`."""
-    return create_app(
+    """The service, with the `calls` blueprint calling `other_url` (a key of
+    the test's own in app.config: the service has no such setting)."""
+    app = create_app(
         blueprints=[calls],
-        OTHER_URL=other_url,
         TESTING=True,
 {%- if cookiecutter.auth == 'jwt' %}
         **CALLER_SETTINGS,
 {%- endif %}
         **settings,
     )
+    app.config["OTHER_URL"] = other_url
+    return app
 
 
 async def get(client: Client, path: str, request_id: str | None = None) -> Response:

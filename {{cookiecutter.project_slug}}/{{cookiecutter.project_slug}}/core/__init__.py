@@ -14,15 +14,17 @@ from .http.contract import NoContent
 from .http.errors import ErrorBody, FieldError, ValidationErrorBody, error_body
 from .service_calls.client import service_client
 from .serving.lifecycle import add_readiness_check
-from .settings import SettingsError
+from .settings import Settings, SettingsError, current_settings
 
 __all__ = [
     "ErrorBody",
     "FieldError",
     "NoContent",
+    "Settings",
     "SettingsError",
     "ValidationErrorBody",
     "add_readiness_check",
+    "current_settings",
     "error_body",
     "service_client",
 ]

@@ -25,7 +25,7 @@ from {{ cookiecutter.project_slug }}.models import Base
 
 def url() -> URL:
     given = context.config.attributes.get("url")
-    return database_url(given or load_settings()["DATABASE_URL"])
+    return database_url(given or load_settings().DATABASE_URL.get_secret_value())
 
 
 def number_revisions(

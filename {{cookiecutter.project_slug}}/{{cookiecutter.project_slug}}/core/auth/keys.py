@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from quart import Quart
 
 from ..serving.lifecycle import add_readiness_check
-from ..settings import SettingsError
+from ..settings import Settings, SettingsError, settings_of
 
 if TYPE_CHECKING:  # pragma: no cover - PyJWT 2.10 defines it for type checkers only
     from jwt.algorithms import AllowedPublicKeys
@@ -120,22 +120,22 @@ class JWKSKeys:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        settings: Settings,
         logger: logging.Logger,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url: str = config["JWT_JWKS_URL"]
+        self.url = settings.JWT_JWKS_URL or ""
         try:
             host = httpx.URL(self.url).host
         except httpx.InvalidURL:
             host = ""
         if not host:
             raise SettingsError(f"setting JWT_JWKS_URL = {self.url!r} is not a URL")
-        self.algorithms: list[str] = config["JWT_ALGORITHMS"]
-        self.cache_seconds: float = config["JWT_JWKS_CACHE_SECONDS"]
-        self.refetch_seconds: float = config["JWT_JWKS_REFETCH_SECONDS"]
+        self.algorithms = settings.JWT_ALGORITHMS
+        self.cache_seconds = settings.JWT_JWKS_CACHE_SECONDS
+        self.refetch_seconds = settings.JWT_JWKS_REFETCH_SECONDS
         self.timeout = httpx.Timeout(
-            config["CLIENT_READ_TIMEOUT"], connect=config["CLIENT_CONNECT_TIMEOUT"]
+            settings.CLIENT_READ_TIMEOUT, connect=settings.CLIENT_CONNECT_TIMEOUT
         )
         self.logger = logger
         self.clock = clock
@@ -240,14 +240,14 @@ def signing_keys(document: Any, algorithms: list[str]) -> dict[str, jwt.PyJWK]:
 
 def init_keys(app: Quart) -> KeySource:
     """The key source the settings name; a JWKS is fetched while serving."""
-    config = app.config
-    if config["JWT_PUBLIC_KEY"] is not None and config["JWT_JWKS_URL"] is not None:
+    settings = settings_of(app)
+    if settings.JWT_PUBLIC_KEY is not None and settings.JWT_JWKS_URL is not None:
         raise SettingsError(
             "settings JWT_PUBLIC_KEY and JWT_JWKS_URL are both set: set one"
         )
-    if config["JWT_PUBLIC_KEY"] is not None:
-        return PublicKey(config["JWT_PUBLIC_KEY"], config["JWT_ALGORITHMS"])
-    keys = JWKSKeys(config, app.logger)
+    if settings.JWT_PUBLIC_KEY is not None:
+        return PublicKey(settings.JWT_PUBLIC_KEY, settings.JWT_ALGORITHMS)
+    keys = JWKSKeys(settings, app.logger)
     app.before_serving(keys.refresh)
     app.after_serving(keys.stop)
     add_readiness_check(app, "jwks", keys.check)

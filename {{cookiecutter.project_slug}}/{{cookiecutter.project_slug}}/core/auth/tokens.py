@@ -22,7 +22,7 @@ from quart_schema import security_scheme
 from quart_schema.openapi import HttpSecurityScheme
 from werkzeug.exceptions import HTTPException
 
-from ..settings import ENV_PREFIX, SettingsError
+from ..settings import ENV_PREFIX, SettingsError, settings_of
 from .keys import KeySource, UnknownKeyError, init_keys
 
 # A route's view function: Quart calls it, nothing else does.
@@ -235,18 +235,21 @@ def init_auth(app: Quart) -> None:
 
     Raises SettingsError, naming them, when settings it needs are not set.
     """
-    config = app.config
-    missing = [name for name in ("JWT_ISSUER", "JWT_AUDIENCE") if not config[name]]
-    if config["JWT_PUBLIC_KEY"] is None and config["JWT_JWKS_URL"] is None:
+    settings = settings_of(app)
+    given = {"JWT_ISSUER": settings.JWT_ISSUER, "JWT_AUDIENCE": settings.JWT_AUDIENCE}
+    missing = [name for name, value in given.items() if value is None]
+    if settings.JWT_PUBLIC_KEY is None and settings.JWT_JWKS_URL is None:
         missing.append("JWT_PUBLIC_KEY or JWT_JWKS_URL")
     if missing:
         raise SettingsError(
             f"bearer tokens (auth=jwt) need {', '.join(missing)}: set them in a"
             f" settings file or as {ENV_PREFIX}_<SETTING>; there is no default"
         )
+    assert settings.JWT_ISSUER is not None
+    assert settings.JWT_AUDIENCE is not None
     keys = init_keys(app)
     app.extensions[EXTENSION] = Verifier(
-        keys, config["JWT_ISSUER"], config["JWT_AUDIENCE"], config["JWT_LEEWAY"]
+        keys, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.JWT_LEEWAY
     )
     app.before_request(authenticate_request)
     app.before_websocket(authenticate_websocket)

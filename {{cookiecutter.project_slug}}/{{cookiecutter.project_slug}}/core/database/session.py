@@ -13,7 +13,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+{%- if cookiecutter.database == 'sqlite' %}
 from typing import Any
+{%- endif %}
 
 from quart import Quart, current_app, g
 from quart.typing import ResponseReturnValue, ResponseTypes
@@ -41,7 +43,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from ..http.errors import error_body
 from ..serving.lifecycle import add_readiness_check, first_line
-from ..settings import SettingsError
+from ..settings import Settings, SettingsError, settings_of
 from .schema_revision import MIGRATE, Revisions, is_missing_schema
 
 EXTENSION = "database"
@@ -95,10 +97,10 @@ def database_url(value: str) -> URL:
     return url
 
 
-def create_engine(config: dict[str, Any]) -> AsyncEngine:
+def create_engine(settings: Settings) -> AsyncEngine:
     """The engine DATABASE_URL names. Its errors never show SQL parameters
     (request data), and each pooled connection is pinged before use."""
-    url = database_url(config["DATABASE_URL"])
+    url = database_url(settings.DATABASE_URL.get_secret_value())
     engine = create_async_engine(
         url,
         hide_parameters=True,
@@ -106,13 +108,13 @@ def create_engine(config: dict[str, Any]) -> AsyncEngine:
         # 2.0 releases default to opening one per session there).
         poolclass=AsyncAdaptedQueuePool,
         pool_pre_ping=True,
-        pool_size=config["DATABASE_POOL_SIZE"],
-        max_overflow=config["DATABASE_MAX_OVERFLOW"],
-        pool_timeout=config["DATABASE_POOL_TIMEOUT"],
-        pool_recycle=config["DATABASE_POOL_RECYCLE"],
+        pool_size=settings.DATABASE_POOL_SIZE,
+        max_overflow=settings.DATABASE_MAX_OVERFLOW,
+        pool_timeout=settings.DATABASE_POOL_TIMEOUT,
+        pool_recycle=settings.DATABASE_POOL_RECYCLE,
 {%- if cookiecutter.database == 'postgresql' %}
         # asyncpg waits 60 s for an unreachable host by default.
-        connect_args={"timeout": config["DATABASE_CONNECT_TIMEOUT"]},
+        connect_args={"timeout": settings.DATABASE_CONNECT_TIMEOUT},
 {%- endif %}
     )
 {%- if cookiecutter.database == 'sqlite' %}
@@ -201,12 +203,13 @@ async def database_error(error: Exception) -> ResponseReturnValue:
 
 def init_database(app: Quart) -> None:
     """Open the engine while serving; a session per request; its errors as JSON."""
-    database_url(app.config["DATABASE_URL"])  # a bad URL stops create_app
+    settings = settings_of(app)
+    database_url(settings.DATABASE_URL.get_secret_value())  # a bad URL stops create_app
     revisions = Revisions.of(Path(app.root_path) / "migrations" / "versions")
 
     @app.before_serving
     async def open_engine() -> None:
-        engine = create_engine(app.config)
+        engine = create_engine(settings)
         app.extensions[EXTENSION] = Database(
             engine, async_sessionmaker(engine, expire_on_commit=False)
         )

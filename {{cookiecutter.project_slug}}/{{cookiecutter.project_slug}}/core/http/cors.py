@@ -14,6 +14,8 @@ from datetime import timedelta
 from quart import Quart
 from quart_cors import cors
 
+from ..settings import settings_of
+
 # The request headers a page may send: its token, a JSON body's type, and
 # its own request ID.
 ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
@@ -27,7 +29,7 @@ MAX_AGE = timedelta(minutes=10)
 
 def init_cors(app: Quart) -> None:
     """Answer CORS for CORS_ALLOWED_ORIGINS, when any is set."""
-    origins = app.config["CORS_ALLOWED_ORIGINS"]
+    origins = settings_of(app).CORS_ALLOWED_ORIGINS
     if origins:
         cors(
             app,

@@ -16,6 +16,8 @@ from quart import Quart, request
 from quart_rate_limiter import RateLimit, RateLimiter
 from quart_rate_limiter.store import RateLimiterStoreABC
 
+from ..settings import settings_of
+
 # Keys held before the first sweep of the memory store.
 SWEEP_FROM = 10_000
 
@@ -95,7 +97,7 @@ class ClientRateLimiter(RateLimiter):
 
 def init_rate_limits(app: Quart) -> None:
     """Limit each client's requests, when RATE_LIMIT_REQUESTS is above 0."""
-    requests = app.config["RATE_LIMIT_REQUESTS"]
-    if requests:
-        period = timedelta(seconds=app.config["RATE_LIMIT_PERIOD"])
-        ClientRateLimiter(app, RateLimit(requests, period))
+    settings = settings_of(app)
+    if settings.RATE_LIMIT_REQUESTS:
+        period = timedelta(seconds=settings.RATE_LIMIT_PERIOD)
+        ClientRateLimiter(app, RateLimit(settings.RATE_LIMIT_REQUESTS, period))

@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import ssl
-from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 
 import httpx
 from quart import Quart, current_app
@@ -23,16 +21,17 @@ from quart.typing import ResponseReturnValue
 from ..http.errors import error_body
 from ..observability.logs import current_request_id
 from ..serving.lifecycle import first_line
+from ..settings import Settings, settings_of
 
 EXTENSION = "client"
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-def client_timeout(config: Mapping[str, Any]) -> httpx.Timeout:
+def client_timeout(settings: Settings) -> httpx.Timeout:
     """The CLIENT_* timeouts: connecting and waiting for a pooled connection
     are both waits for a connection; a write may take as long as a read."""
-    connect = config["CLIENT_CONNECT_TIMEOUT"]
-    read = config["CLIENT_READ_TIMEOUT"]
+    connect = settings.CLIENT_CONNECT_TIMEOUT
+    read = settings.CLIENT_READ_TIMEOUT
     return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
 
@@ -55,7 +54,7 @@ def create_client(app: Quart) -> httpx.AsyncClient:
     version = importlib.metadata.version(app.name)
     return httpx.AsyncClient(
         verify=tls_context(),
-        timeout=client_timeout(app.config),
+        timeout=client_timeout(settings_of(app)),
         headers={"User-Agent": f"{app.name}/{version}"},
         # A cookie policy that accepts none: the client is shared by all.
         cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),

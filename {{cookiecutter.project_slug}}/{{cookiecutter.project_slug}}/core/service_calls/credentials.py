@@ -15,7 +15,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
@@ -23,7 +23,7 @@ from urllib.parse import quote_plus
 import httpx
 from quart import Quart
 
-from ..settings import SettingsError
+from ..settings import Settings, SettingsError, settings_of
 from .client import EXTENSION as CLIENT
 
 # Seconds before its expiry that a token is renewed, at most half its lifetime.
@@ -47,25 +47,28 @@ class Credentials:
     scope: str | None = None
 
 
-def credentials_from_settings(config: Mapping[str, Any]) -> Credentials | None:
+def credentials_from_settings(settings: Settings) -> Credentials | None:
     """The credentials, or None when TOKEN_URL is not set.
 
     Raises SettingsError when TOKEN_URL is set without CLIENT_ID or
     CLIENT_SECRET.
     """
-    if config["TOKEN_URL"] is None:
+    if settings.TOKEN_URL is None:
         return None
-    missing = [key for key in ("CLIENT_ID", "CLIENT_SECRET") if config[key] is None]
+    given = {"CLIENT_ID": settings.CLIENT_ID, "CLIENT_SECRET": settings.CLIENT_SECRET}
+    missing = [key for key, value in given.items() if value is None]
     if missing:
         raise SettingsError(
             f"setting TOKEN_URL is set, so {' and '.join(missing)} must be too:"
             " tokens are fetched with CLIENT_ID and CLIENT_SECRET"
         )
+    assert settings.CLIENT_ID is not None
+    assert settings.CLIENT_SECRET is not None
     return Credentials(
-        config["TOKEN_URL"],
-        config["CLIENT_ID"],
-        config["CLIENT_SECRET"],
-        config["TOKEN_SCOPE"],
+        settings.TOKEN_URL,
+        settings.CLIENT_ID,
+        settings.CLIENT_SECRET.get_secret_value(),
+        settings.TOKEN_SCOPE,
     )
 
 
@@ -220,7 +223,7 @@ def oauth_error(response: httpx.Response, body: Any) -> str:
 def init_client_credentials(app: Quart) -> None:
     """With TOKEN_URL set, give the app's client (opened by init_client, which
     runs first) the token flow; a partial configuration stops create_app."""
-    credentials = credentials_from_settings(app.config)
+    credentials = credentials_from_settings(settings_of(app))
     if credentials is None:
         return
 

@@ -13,6 +13,7 @@ from quart_rate_limiter import rate_exempt
 from quart_schema import validate_response
 
 from ..http.errors import ErrorBody, error_body
+from ..settings import current_settings
 from .lifecycle import readiness
 
 health = Blueprint("health", __name__)
@@ -54,7 +55,7 @@ async def readyz() -> Ready | tuple[Unready, int]:
     state = readiness(current_app)
     if state.state != "ready":
         return unavailable(f"the service is {state.state}")
-    timeout = current_app.config["READINESS_TIMEOUT"]
+    timeout = current_settings().READINESS_TIMEOUT
     failed = await state.failed_checks(timeout)
     if failed:
         current_app.logger.warning("readiness checks failed: %s", failed)
