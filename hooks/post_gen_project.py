@@ -65,9 +65,14 @@ OPTION_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "auth": {"jwt": AUTH_JWT},
     "database": {
-        "sqlite": (*DATA_LAYER, "deploy/k8s/pvc.yaml"),
+        "sqlite": (
+            *DATA_LAYER,
+            "{slug}/core/database/sqlite.py",
+            "deploy/k8s/pvc.yaml",
+        ),
         "postgresql": (
             *DATA_LAYER,
+            "{slug}/core/database/postgresql.py",
             *SCALING,
             "deploy/k8s/migration-job.yaml",
             "tests/support/postgres.py",

@@ -20,7 +20,7 @@ from {{ cookiecutter.project_slug }}.core.observability.logs import (
     escape_controls,
     log_access,
 )
-from {{ cookiecutter.project_slug }}.core.settings import LOG_FORMATS
+from {{ cookiecutter.project_slug }}.core.setting_types import LOG_FORMATS
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 

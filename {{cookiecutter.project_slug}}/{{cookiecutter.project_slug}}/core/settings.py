@@ -20,25 +20,11 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, get_args
 
 import pydantic_settings
 import yaml
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-{%- if cookiecutter.auth == 'jwt' %}
-    Field,
-    NonNegativeFloat,
-{%- endif %}
-    NonNegativeInt,
-    PositiveFloat,
-{%- if cookiecutter.database != 'none' %}
-    PositiveInt,
-{%- endif %}
-    SecretStr,
-    ValidationError,
-)
+from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -47,10 +33,17 @@ from pydantic_settings import (
 )
 from quart import Quart, current_app
 
+{% if cookiecutter.auth == 'jwt' -%}
+from .auth.settings import AuthSettings
+{% endif -%}
+{% if cookiecutter.database != 'none' -%}
+from .database.settings import DatabaseSettings
+{% endif -%}
+from .setting_types import Count, LogFormat, LogLevel, Origin, Seconds
+
 # settings.yml sits in the package, beside the code it configures.
 PACKAGED_SETTINGS = Path(__file__).parent.parent / "settings.yml"
 SETTINGS_FILE_VARIABLE = "QUART_SETTINGS"
-PACKAGE = __name__.partition(".")[0]
 ENV_PREFIX = "{{ cookiecutter.project_slug | upper }}"
 EXTENSION = "settings"
 
@@ -59,87 +52,17 @@ class SettingsError(RuntimeError):
     """A setting, or a settings file, that stops startup."""
 
 
-def upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
-
-
-def number(value: Any) -> Any:
-    """YAML's true and false are no numbers (pydantic would take them as 1, 0)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
-    return value
-
-
-def url(value: str) -> str:
-    """A URL the service calls: http or https only."""
-    if not value.startswith(("http://", "https://")) or " " in value:
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-def origin(value: str) -> str:
-    """A browser origin as CORS compares it: scheme://host[:port], no path."""
-    host = value.partition("://")[2]
-    if url(value) and (not host or any(c in host for c in "/?#\t\n")):
-        raise ValueError("must be scheme://host[:port], like https://app.example.com")
-    return value
-
-
-Seconds = Annotated[PositiveFloat, BeforeValidator(number)]
-Count = Annotated[NonNegativeInt, BeforeValidator(number)]
-Origin = Annotated[str, AfterValidator(origin)]
-LogLevel = Annotated[
-    Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(upper)
-]
-LogFormat = Literal["json", "text"]
-LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
-{%- if cookiecutter.auth == 'jwt' %}
-
-# The asymmetric algorithms PyJWT verifies: a token's signature can only be
-# checked with a public key, never with a shared secret.
-ASYMMETRIC_ALGORITHMS = (
-    *("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
-    *("ES256", "ES256K", "ES384", "ES512", "EdDSA"),
-)
-
-
-def text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-def asymmetric(value: str) -> str:
-    if value not in ASYMMETRIC_ALGORITHMS:
-        raise ValueError(f"must be one of {', '.join(ASYMMETRIC_ALGORITHMS)}")
-    return value
-
-
-def secret_text(value: SecretStr) -> SecretStr:
-    text(value.get_secret_value())
-    return value
-
-
-Text = Annotated[str, AfterValidator(text)]
-Url = Annotated[str, AfterValidator(url)]
-Algorithm = Annotated[str, AfterValidator(asymmetric)]
-{%- endif %}
+class Settings(
+    BaseSettings,
 {%- if cookiecutter.database != 'none' %}
-
-
-def recycle(value: int) -> int:
-    if value != -1 and value < 1:
-        raise ValueError("must be a whole number of seconds, or -1 for never")
-    return value
-
-
-PoolSize = Annotated[PositiveInt, BeforeValidator(number)]
-Recycle = Annotated[int, BeforeValidator(number), AfterValidator(recycle)]
+    DatabaseSettings,
 {%- endif %}
-
-
-class Settings(BaseSettings):
-    """Every setting, with its type and default; settings.yml documents each."""
+{%- if cookiecutter.auth == 'jwt' %}
+    AuthSettings,
+{%- endif %}
+):
+    """Every setting, with its type and default; settings.yml documents each.
+    The settings of an option's own part are in its sub-package."""
 
     model_config = SettingsConfigDict(
         env_prefix=f"{ENV_PREFIX}_",
@@ -170,48 +93,10 @@ class Settings(BaseSettings):
     RATE_LIMIT_REQUESTS: Count = 0
     RATE_LIMIT_PERIOD: Seconds = 60.0
     CORS_ALLOWED_ORIGINS: list[Origin] = []
-{%- if cookiecutter.database != 'none' %}
-
-    # The database; DATABASE_URL may hold a password.
-{%- if cookiecutter.database == 'sqlite' %}
-    DATABASE_URL: SecretStr = SecretStr(f"sqlite+aiosqlite:///{PACKAGE}.sqlite3")
-{%- else %}
-    DATABASE_URL: SecretStr = SecretStr(
-        f"postgresql+asyncpg://{PACKAGE}@127.0.0.1:5432/{PACKAGE}"
-    )
-{%- endif %}
-    DATABASE_POOL_SIZE: PoolSize = 5
-    DATABASE_MAX_OVERFLOW: Count = 10
-    DATABASE_POOL_TIMEOUT: Seconds = 10.0
-    DATABASE_POOL_RECYCLE: Recycle = 1800
-{%- if cookiecutter.database == 'postgresql' %}
-    DATABASE_CONNECT_TIMEOUT: Seconds = 5.0
-{%- endif %}
-{%- endif %}
 
     # Calls to other services.
     CLIENT_CONNECT_TIMEOUT: Seconds = 2.0
     CLIENT_READ_TIMEOUT: Seconds = 10.0
-{%- if cookiecutter.auth == 'jwt' %}
-
-    # Bearer tokens the service verifies.
-    JWT_PUBLIC_KEY: Text | None = None
-    JWT_JWKS_URL: Url | None = None
-    JWT_JWKS_CACHE_SECONDS: Seconds = 300.0
-    JWT_JWKS_REFETCH_SECONDS: Seconds = 10.0
-    JWT_ALGORITHMS: Annotated[list[Algorithm], Field(min_length=1)] = [
-        *("RS256", "PS256", "ES256", "EdDSA")
-    ]
-    JWT_ISSUER: Text | None = None
-    JWT_AUDIENCE: Text | None = None
-    JWT_LEEWAY: Annotated[NonNegativeFloat, BeforeValidator(number)] = 30.0
-
-    # Tokens the service fetches for its calls (client credentials).
-    TOKEN_URL: Url | None = None
-    TOKEN_SCOPE: Text | None = None
-    CLIENT_ID: Text | None = None
-    CLIENT_SECRET: Annotated[SecretStr, AfterValidator(secret_text)] | None = None
-{%- endif %}
 
     @classmethod
     def settings_customise_sources(

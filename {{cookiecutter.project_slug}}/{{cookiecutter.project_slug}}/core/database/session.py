@@ -13,15 +13,9 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-{%- if cookiecutter.database == 'sqlite' %}
-from typing import Any
-{%- endif %}
 
 from quart import Quart, current_app, g
 from quart.typing import ResponseReturnValue, ResponseTypes
-{%- if cookiecutter.database == 'sqlite' %}
-from sqlalchemy import event
-{%- endif %}
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -44,19 +38,12 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from ..http.errors import error_body
 from ..serving.lifecycle import add_readiness_check, first_line
 from ..settings import Settings, SettingsError, settings_of
+from . import {{ cookiecutter.database }} as dialect
 from .schema_revision import MIGRATE, Revisions, is_missing_schema
 
 EXTENSION = "database"
 SESSION = "_database_session"
 
-# The service's driver, for a URL that names the database without one.
-{%- if cookiecutter.database == 'postgresql' %}
-DRIVER = "postgresql+asyncpg"
-ASYNC_DRIVERS = {"postgresql": DRIVER, "postgres": DRIVER}
-{%- else %}
-DRIVER = "sqlite+aiosqlite"
-ASYNC_DRIVERS = {"sqlite": DRIVER}
-{%- endif %}
 
 # A database that cannot be reached: refused or dropped connections, a host
 # that does not resolve, the pool's wait for a free connection running out.
@@ -89,11 +76,12 @@ def database_url(value: str) -> URL:
             "setting DATABASE_URL is not a database URL"
             " (dialect://user:password@host:port/database)"
         ) from None
-    url = url.set(drivername=ASYNC_DRIVERS.get(url.drivername, url.drivername))
-    if url.drivername != DRIVER:
+    driver = dialect.ASYNC_DRIVERS.get(url.drivername, url.drivername)
+    if driver != dialect.DRIVER:
         raise SettingsError(
-            f"setting DATABASE_URL names {url.drivername!r}: it must be {DRIVER}"
+            f"setting DATABASE_URL names {driver!r}: it must be {dialect.DRIVER}"
         )
+    url = url.set(drivername=driver)
     return url
 
 
@@ -112,26 +100,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.DATABASE_MAX_OVERFLOW,
         pool_timeout=settings.DATABASE_POOL_TIMEOUT,
         pool_recycle=settings.DATABASE_POOL_RECYCLE,
-{%- if cookiecutter.database == 'postgresql' %}
-        # asyncpg waits 60 s for an unreachable host by default.
-        connect_args={"timeout": settings.DATABASE_CONNECT_TIMEOUT},
-{%- endif %}
+        **dialect.engine_options(settings),
     )
-{%- if cookiecutter.database == 'sqlite' %}
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-{%- endif %}
+    dialect.prepare(engine)
     return engine
-{%- if cookiecutter.database == 'sqlite' %}
-
-
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    """Enforce foreign keys (off by default in SQLite), and let readers
-    proceed while one request writes (write-ahead log)."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.close()
-{%- endif %}
 
 
 def database(app: Quart) -> Database:
