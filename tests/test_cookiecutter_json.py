@@ -106,9 +106,7 @@ def test_interactive_bake_asks_each_prompt_and_derives_the_slug(
     assert meta["project"]["requires-python"] == ">=3.12"
     assert meta["project"]["license"] == "BSD-3-Clause"
     assert not (tmp_path / "billing_gateway" / "alembic.ini").exists()  # database 3
-    assert (
-        tmp_path / "billing_gateway" / "billing_gateway" / "core" / "auth.py"
-    ).exists()
+    assert (tmp_path / "billing_gateway" / "billing_gateway" / "core" / "auth").is_dir()
 
 
 # --- the command a refusal prints to bake again, as a unit ------------------

@@ -169,9 +169,10 @@ def test_postgresql_bakes_test_against_a_service_container(
         f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}"
         f"@127.0.0.1:5432/{env['POSTGRES_DB']}"
     )
-    # tox passes it on to the tests (tests/conftest.py reads it).
+    # tox passes it on to the tests (tests/support/fixtures.py reads it).
     assert testenv["pass_env"] == "TEST_DATABASE_URL"
-    assert "TEST_DATABASE_URL" in (project / "tests" / "conftest.py").read_text()
+    fixtures = project / "tests" / "support" / "fixtures.py"
+    assert "TEST_DATABASE_URL" in fixtures.read_text()
 
 
 def test_the_container_job_runs_hadolint_and_builds_the_image(
