@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = Path(__file__).resolve().parents[2]
 COOKIECUTTER = Path(sys.executable).with_name("cookiecutter")
 UV = Path(sys.executable).with_name("uv")  # from tests/requirements.txt
 

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from contexts import SLUGS
-from helpers import Bake, free_port, http, json_lines, run
+from helpers import TEMPLATE_DIR, Bake, free_port, http, json_lines, run
 from pods import Pod
 
 pytestmark = pytest.mark.container
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.container
 CONTEXT = "default"
 SLUG = SLUGS[CONTEXT]
 REQUEST_ID = "compose-test-request"
-PODMAN_COMPOSE = Path(__file__).resolve().parent.parent / ".venv/bin/podman-compose"
+PODMAN_COMPOSE = TEMPLATE_DIR / ".venv/bin/podman-compose"
 
 
 def wait_for(url: str, timeout: float = 120) -> Any:

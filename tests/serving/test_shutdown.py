@@ -40,29 +40,11 @@ import pytest
 
 from contexts import SERVER_CONTEXTS, SLUGS, python_of
 from helpers import Bake, Reply, free_port, http, serve_command, serving, wait_for_text
+from slow_app import SLOW_APP
 
 Installed = Callable[[str, str], Path]
 
 # The service with one slow endpoint more, served with the shipped settings.
-SLOW_APP = """\
-import asyncio
-
-from quart import Blueprint
-
-from {slug}.asgi import app
-
-slow = Blueprint("slow", __name__)
-
-
-@slow.get("/slow")
-async def sleep() -> dict[str, bool]:
-    await asyncio.sleep(2)
-    return {{"slept": True}}
-
-
-app.register_blueprint(slow)
-"""
-
 CASES = [
     (server, workers, target)
     for server in SERVER_CONTEXTS

@@ -8,7 +8,7 @@ and with auth=jwt (which adds the bearer scheme and each route's scopes), with
 the answers that vary (title and version) put back as Jinja expressions.
 After changing the baked API, refresh it:
 
-    python tests/openapi_template.py DATABASE_BAKE/openapi.json \
+    python tests/support/openapi_template.py DATABASE_BAKE/openapi.json \
         NONE_BAKE/openapi.json JWT_DATABASE_BAKE/openapi.json JWT_NONE_BAKE/openapi.json
 
 with each file written by `make openapi` in a default bake (project name
@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 TEMPLATE = (
-    Path(__file__).resolve().parent.parent
+    Path(__file__).resolve().parents[2]
     / "{{cookiecutter.project_slug}}"
     / "openapi.json"
 )

@@ -29,7 +29,7 @@ from dockerfile import (
     copied_sources,
 )
 from helpers import Bake, Reply, check, free_port, http, run
-from test_shutdown import SLOW_APP
+from slow_app import SLOW_APP
 
 SERVICE_UID = "10001"
 
