@@ -1,4 +1,5 @@
-# The template's two commands: `make demo` and `make test` (and `make bench`).
+# The template's two commands: `make demo` and `make test` (and `make test-fast`,
+# `make bench`).
 # `make` alone lists them.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ DEMO_BIND ?= 127.0.0.1:8000
 SYSTEM_PACKAGES := nginx-light wrk postgresql chromium podman buildah runc debootstrap
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help bootstrap system-packages demo test bench clean
+.PHONY: help bootstrap system-packages demo test test-fast bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +47,9 @@ system-packages: ## Install the suite's Debian packages (SYSTEM_PACKAGES) with a
 
 test: bootstrap system-packages ## Run the whole template suite (bakes, checks and serves real projects)
 	$(BIN)/python -m pytest
+
+test-fast: bootstrap ## Run the fast tier (tests/fast/: hooks, rendering, static checks, the default bake's tests; no apt, server or container)
+	$(BIN)/python -m pytest tests/fast
 
 bench: bootstrap system-packages ## Benchmark the service against bare Quart and FastAPI, and per layer; rewrites docs/performance.md's figures
 	$(BIN)/python bench/run.py --markdown docs/performance.md
