@@ -1,5 +1,6 @@
 """Checks run before the server starts (`make serve`, and deploy/systemd's
-ExecStartPre): `python -m {{ cookiecutter.project_slug }}.preflight BIND WORKERS`.
+ExecStartPre), as `python -m {{ cookiecutter.project_slug }}.preflight BIND
+WORKERS`.
 
 The app loads (a bad setting exits 2 with one line naming it), BIND is
 `host:port` or `unix:/path`, {% if cookiecutter.asgi_server == 'granian' %}WORKERS a whole number, 1 or more{% else %}WORKERS is 1 (docs/serving.md says why){% endif %}, and a unix

@@ -10,10 +10,15 @@ import httpx
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from {{ cookiecutter.project_slug }}.core.observability.log_writer import BackgroundStreamHandler
+from {{ cookiecutter.project_slug }}.core.observability.log_writer import (
+    BackgroundStreamHandler,
+)
 {%- if cookiecutter.auth == 'jwt' %}
-from {{ cookiecutter.project_slug }}.core.service_calls.credentials import ClientCredentials
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
+    ClientCredentials,
+)
 {%- endif %}
+
 from tests.support.client_calls import OtherService, caller_app, served
 {%- if cookiecutter.auth == 'jwt' %}
 from tests.support.credential_calls import CREDENTIALS, Endpoints

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 from quart import Quart
 
-from {{ cookiecutter.project_slug }}.core.observability.logs import JsonFormatter
+from {{ cookiecutter.project_slug }}.core.observability.logs import (
+    JsonFormatter,
+)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from {{ cookiecutter.project_slug }}.core.settings import (
     SettingsError,
 )
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.asgi_calls import call, response_of, websocket_scope
 from tests.support.tokens import (
     REALM,

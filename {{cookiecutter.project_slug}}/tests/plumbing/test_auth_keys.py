@@ -19,7 +19,11 @@ from {{ cookiecutter.project_slug }}.core.auth.keys import (
     UnknownKeyError,
     signing_keys,
 )
-from {{ cookiecutter.project_slug }}.core.settings import SettingsError, settings_of
+from {{ cookiecutter.project_slug }}.core.settings import (
+    SettingsError,
+    settings_of,
+)
+
 from tests.support.tokens import (
     EC_KEY,
     KEY,

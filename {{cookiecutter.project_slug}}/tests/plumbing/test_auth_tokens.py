@@ -23,6 +23,7 @@ from {{ cookiecutter.project_slug }}.core.auth.tokens import (
 from {{ cookiecutter.project_slug }}.core.settings import (
     ENV_PREFIX,
 )
+
 from tests.support.tokens import (
     AUDIENCE,
     EC_KEY,

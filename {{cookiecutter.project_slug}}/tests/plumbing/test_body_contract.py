@@ -22,7 +22,9 @@ from quart_schema import (
 )
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.http.errors import ValidationErrorBody
+from {{ cookiecutter.project_slug }}.core.http.errors import (
+    ValidationErrorBody,
+)
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 LIMIT = 1024  # MAX_CONTENT_LENGTH of the app under test

@@ -18,11 +18,16 @@ import pytest
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.observability.logs import request_id_var
-from {{ cookiecutter.project_slug }}.core.service_calls.client import service_client
+from {{ cookiecutter.project_slug }}.core.observability.logs import (
+    request_id_var,
+)
+from {{ cookiecutter.project_slug }}.core.service_calls.client import (
+    service_client,
+)
 {%- if cookiecutter.auth == 'jwt' %}
 from {{ cookiecutter.project_slug }}.core.settings import SettingsError
 {%- endif %}
+
 from tests.support.client_calls import {% if cookiecutter.auth == 'jwt' %}CALLER_SETTINGS, {% endif %}OtherService, caller_app, get
 
 

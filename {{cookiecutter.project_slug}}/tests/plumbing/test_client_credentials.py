@@ -22,6 +22,7 @@ from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
     credentials_from_settings,
 )
 from {{ cookiecutter.project_slug }}.core.settings import load_settings
+
 from tests.support.credential_calls import API, SECRET, TOKEN_URL, Endpoints
 from tests.support.tokens import Clock
 

@@ -13,7 +13,10 @@ import logging
 import httpx
 import pytest
 
-from {{ cookiecutter.project_slug }}.core.service_calls.credentials import TokenError
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
+    TokenError,
+)
+
 from tests.support.credential_calls import (
     API,
     CREDENTIALS,

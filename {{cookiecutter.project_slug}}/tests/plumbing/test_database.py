@@ -23,7 +23,10 @@ from {{ cookiecutter.project_slug }}.core.database.session import (
     database_url,
     db_session,
 )
-from {{ cookiecutter.project_slug }}.core.settings import SettingsError, load_settings
+from {{ cookiecutter.project_slug }}.core.settings import (
+    SettingsError,
+    load_settings,
+)
 from {{ cookiecutter.project_slug }}.views import blueprints
 
 SECRET = "s3cret-pa55word"

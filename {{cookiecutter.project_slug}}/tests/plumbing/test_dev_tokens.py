@@ -33,6 +33,7 @@ from {{ cookiecutter.project_slug }}.dev_tokens import (
     setup,
     token,
 )
+
 from tests.support.tokens import EC_KEY, bearer, declared_scopes, without_token
 
 ISSUER = "{{ cookiecutter.project_slug }}-development"

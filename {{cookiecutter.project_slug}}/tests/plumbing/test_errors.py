@@ -15,8 +15,11 @@ from quart_schema import (
 )
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.http.request_body import malformed_reason
+from {{ cookiecutter.project_slug }}.core.http.request_body import (
+    malformed_reason,
+)
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.asgi_calls import call, http_scope
 
 # Endpoints that exist only in these tests, to trigger each kind of error.

@@ -8,7 +8,9 @@ from types import FrameType
 import pytest
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.serving.granian_workers import SigtermWhileLoading
+from {{ cookiecutter.project_slug }}.core.serving.granian_workers import (
+    SigtermWhileLoading,
+)
 from {{ cookiecutter.project_slug }}.core.serving.lifecycle import readiness
 
 

@@ -20,6 +20,7 @@ from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.asgi_calls import call, http_scope
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -14,12 +14,15 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, Integer, Table, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from {{ cookiecutter.project_slug }}.core.database.schema_revision import Revisions
+from {{ cookiecutter.project_slug }}.core.database.schema_revision import (
+    Revisions,
+)
 from {{ cookiecutter.project_slug }}.core.database.session import (
     database_url as parse_url,
 )
 from {{ cookiecutter.project_slug }}.models import Base
 from {{ cookiecutter.project_slug }}.models.base import UTCDateTime
+
 from tests.support.migrations import PROJECT, alembic_config
 
 PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"

@@ -11,8 +11,13 @@ from quart import Blueprint, Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
-from {{ cookiecutter.project_slug }}.core.serving.lifecycle import add_readiness_check, readiness
+from {{ cookiecutter.project_slug }}.core.observability.logs import (
+    current_request_id,
+)
+from {{ cookiecutter.project_slug }}.core.serving.lifecycle import (
+    add_readiness_check,
+    readiness,
+)
 
 
 async def test_healthz_is_ok(client: Client) -> None:

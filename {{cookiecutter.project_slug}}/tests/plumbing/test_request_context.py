@@ -15,10 +15,11 @@ from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.observability import request_context
-from {{ cookiecutter.project_slug }}.core.observability.logs import current_request_id
-from {{ cookiecutter.project_slug }}.core.observability.metrics import EXTENSION
-from {{ cookiecutter.project_slug }}.core.observability.request_context import (
-    RequestContextMiddleware,
+from {{ cookiecutter.project_slug }}.core.observability.logs import (
+    current_request_id,
+)
+from {{ cookiecutter.project_slug }}.core.observability.metrics import (
+    EXTENSION,
 )
 from {{ cookiecutter.project_slug }}.views import blueprints
 
@@ -200,7 +201,9 @@ async def run_slow_upload(chunks: int) -> list[str]:
     async def send(message: dict[str, Any]) -> None:
         events.append(message["type"])
 
-    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
+    middleware = request_context.RequestContextMiddleware(
+        answer_at_once, logging.getLogger("t")
+    )
     await middleware(SCOPE, receive, send)  # type: ignore[arg-type]
     return events
 
@@ -219,7 +222,9 @@ async def answer_despite(receive: Any) -> list[str]:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message["type"])
 
-    middleware = RequestContextMiddleware(answer_at_once, logging.getLogger("t"))
+    middleware = request_context.RequestContextMiddleware(
+        answer_at_once, logging.getLogger("t")
+    )
     answered = middleware(SCOPE, receive, send)  # type: ignore[arg-type]
     await asyncio.wait_for(answered, timeout=5)
     return sent
@@ -274,7 +279,9 @@ async def test_a_body_nothing_reads_is_not_waited_for(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message["type"])
 
-    middleware = RequestContextMiddleware(refuse, logging.getLogger("t"))
+    middleware = request_context.RequestContextMiddleware(
+        refuse, logging.getLogger("t")
+    )
     waiting = middleware(SCOPE, never_called, send)  # type: ignore[arg-type]
     await asyncio.wait_for(waiting, timeout=2)  # well under BODY_IDLE
 
@@ -287,7 +294,9 @@ async def test_other_scopes_pass_through_untouched() -> None:
     async def lifespan_app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(scope["type"])
 
-    middleware = RequestContextMiddleware(lifespan_app, logging.getLogger("t"))
+    middleware = request_context.RequestContextMiddleware(
+        lifespan_app, logging.getLogger("t")
+    )
     await middleware({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
 
     assert seen == ["lifespan"]

@@ -12,6 +12,7 @@ from quart import Blueprint, Quart, request, websocket
 
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.asgi_calls import (
     Message,
     call,

@@ -12,6 +12,7 @@ from quart import Blueprint, Quart
 from {{ cookiecutter.project_slug }} import create_app
 from {{ cookiecutter.project_slug }}.core.http.application import own_path
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.asgi_calls import call, http_scope, response_of
 
 EVIL_HOST = [(b"host", b"evil.example")]

@@ -22,6 +22,7 @@ from {{ cookiecutter.project_slug }}.core.database.schema_revision import (
 )
 from {{ cookiecutter.project_slug }}.core.database.session import db_session
 from {{ cookiecutter.project_slug }}.views import blueprints
+
 from tests.support.migrations import PROJECT, alembic_config
 
 PACKAGE = PROJECT / "{{ cookiecutter.project_slug }}"

@@ -12,7 +12,11 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core import Settings, current_settings, settings
+from {{ cookiecutter.project_slug }}.core import (
+    Settings,
+    current_settings,
+    settings,
+)
 from {{ cookiecutter.project_slug }}.core.settings import (
     ENV_PREFIX,
     SettingsError,

@@ -29,7 +29,9 @@ from quart.typing import ResponseReturnValue
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }} import create_app
-from {{ cookiecutter.project_slug }}.core.service_calls.client import service_client
+from {{ cookiecutter.project_slug }}.core.service_calls.client import (
+    service_client,
+)
 {%- if cookiecutter.auth == 'jwt' %}
 
 # The service takes bearer tokens (core/auth/tokens.py): these settings and tokens

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import httpx
 
-from {{ cookiecutter.project_slug }}.core.service_calls.credentials import Credentials
+from {{ cookiecutter.project_slug }}.core.service_calls.credentials import (
+    Credentials,
+)
 
 TOKEN_URL = "https://idp.test/token"
 API = "https://api.test/items"

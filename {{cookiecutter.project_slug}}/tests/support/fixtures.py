@@ -55,9 +55,10 @@ from {{ cookiecutter.project_slug }}.core.http.application import Service
 from {{ cookiecutter.project_slug }}.models import Base
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}
+
 from tests.support.migrations import migrate
 {%- endif %}
-{%- if cookiecutter.auth == 'jwt' %}
+{%- if cookiecutter.auth == 'jwt' %}{{ "\n" if cookiecutter.database == 'none' }}
 from tests.support.tokens import every_scope_token, issuer_settings, without_token
 {%- endif %}
 {%- if cookiecutter.database != 'none' %}

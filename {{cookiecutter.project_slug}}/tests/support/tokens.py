@@ -22,6 +22,7 @@ from quart.testing import QuartClient
 from quart.typing import TestClientProtocol as Client
 
 from {{ cookiecutter.project_slug }}.core.auth.tokens import SCOPES
+
 from tests.support.client_calls import on_loopback
 
 ISSUER = "https://issuer.test"
