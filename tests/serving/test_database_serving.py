@@ -282,7 +282,7 @@ def test_the_bakes_tests_use_the_database_test_database_url_names(
     url = f"postgresql://postgres@127.0.0.1:{port}/given"
     project = bake(POSTGRES)
     python = installed(POSTGRES, python_of(POSTGRES)) / "bin" / "python"
-    tests = ["tests/test_items.py", "tests/test_migrations.py"]
+    tests = ["tests/test_items.py", "tests/plumbing/test_migrations.py"]
     env = {**os.environ, "TEST_DATABASE_URL": url}
 
     result = run(

@@ -140,10 +140,11 @@ def test_a_bad_setting_stops_make_run_with_one_line(
         request.getfixturevalue("jwt_bake")
     project, venv = bake(context), installed(context, python_of(context))
     if kind == "variable":
-        env = venv_env(venv, **{f"{SLUGS[context].upper()}_LOG_LEVEL": "NOPE"})
+        variable = f"{SLUGS[context].upper()}_LOG_LEVEL"
+        env = venv_env(venv, **{variable: "NOPE"})
         expected = (
-            "error: setting LOG_LEVEL = 'NOPE' must be one of DEBUG, INFO,"
-            " WARNING, ERROR, CRITICAL"
+            f"error: setting LOG_LEVEL = 'NOPE' (environment: {variable}): input"
+            " should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'"
         )
     else:  # the user's QUART_SETTINGS wins over instance/development.yml
         settings = tmp_path / "broken.yml"

@@ -90,13 +90,15 @@ def test_a_bad_setting_stops_make_serve_with_one_line(
 ) -> None:
     context = SERVER_CONTEXTS[server]
     project, venv = bake(context), installed(context, python_of(context))
-    env = environment(**{f"{SLUGS[context].upper()}_LOG_FORMAT": "xml"})
+    variable = f"{SLUGS[context].upper()}_LOG_FORMAT"
+    env = environment(**{variable: "xml"})
 
     result = run(serve_args(venv, f"127.0.0.1:{free_port()}"), project, env, 60)
 
     assert result.returncode != 0
     assert result.stderr.splitlines()[0] == (
-        "error: setting LOG_FORMAT = 'xml' must be json or text"
+        f"error: setting LOG_FORMAT = 'xml' (environment: {variable}):"
+        " input should be 'json' or 'text'"
     ), result.stderr
     assert "Traceback" not in result.stderr
 

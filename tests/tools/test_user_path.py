@@ -95,7 +95,8 @@ def change_a_model_and_migrate(project: Path) -> str:
     assert "add_column" in new.read_text()
     output = check(["make", "lint", "typecheck"], cwd=project)
     assert "Success: no issues found" in output
-    tests = check([".venv/bin/pytest", "-q", "tests/test_migrations.py"], project)
+    migrations = "tests/plumbing/test_migrations.py"
+    tests = check([".venv/bin/pytest", "-q", migrations], project)
     assert " passed in " in tests
     return new.relative_to(project).as_posix()
 
