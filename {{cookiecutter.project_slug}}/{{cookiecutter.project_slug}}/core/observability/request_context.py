@@ -161,24 +161,36 @@ class RequestContextMiddleware:
             elif message["type"] == "websocket.accept":
                 status = 101
                 message["headers"] = [*message.get("headers", ()), id_header]
-            elif (
-                body is not None
-                and message["type"] == "http.response.body"
-                and not message.get("more_body")
+            elif message["type"] == "http.response.body" and not message.get(
+                "more_body"
             ):
-                await body.wait()
+                if body is not None:
+                    await body.wait()
+                # Noted before the last part leaves: a request the client saw
+                # answered has its access line, even if the server stops now.
+                finish()
             await send(message)
+
+        finished = False
+
+        def finish() -> None:
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            seconds = time.perf_counter() - started
+            if metrics is not None:
+                metrics.observe_request(scope, status, seconds)  # type: ignore[arg-type]
+            self._log_access(scope, request_id, status, seconds)
 
         if metrics is not None:
             metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_request_id)
         finally:
-            seconds = time.perf_counter() - started
             if metrics is not None:
                 metrics.in_flight.dec()
-                metrics.observe_request(scope, status, seconds)  # type: ignore[arg-type]
-            self._log_access(scope, request_id, status, seconds)
+            finish()
             request_id_var.reset(token)
 
     def _log_access(
